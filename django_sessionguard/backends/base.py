@@ -1,0 +1,454 @@
+"""What both engines share: hashed keys at rest, request metadata, throttled activity.
+
+:class:`SessionGuardStore` subclasses Django's database store and keeps its
+constructor and its public behaviour. It overrides only what storing a hash of
+the key instead of the key needs, plus two additions the middleware uses:
+:meth:`~SessionGuardStore.bind_request` (who is asking) and
+:meth:`~SessionGuardStore.touch` (record activity, at most once per
+``SESSIONGUARD_ACTIVITY_INTERVAL``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import import_module
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY as USER_ID_KEY
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
+from django.contrib.sessions.backends.db import SessionStore as DjangoDBStore
+from django.db import DatabaseError, IntegrityError, router, transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from django_sessionguard.base_session import AbstractSession
+from django_sessionguard.conf import conf
+from django_sessionguard.devices import clean_user_agent, parse_user_agent
+from django_sessionguard.keys import hash_key, is_well_formed, reference_for
+
+logger = logging.getLogger("django_sessionguard")
+
+#: Session data key holding the time of the last authentication (epoch seconds).
+AUTH_AT_KEY = "_sessionguard_auth_at"
+
+#: Columns a data save writes; activity columns are written only by a touch.
+DATA_FIELDS = ("session_data", "expire_date", "user", "authenticated_at")
+ACTIVITY_FIELDS = (
+    "last_activity",
+    "ip_address",
+    "user_agent",
+    "device_type",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """When a session was last active, and from which address and browser."""
+
+    last_activity: float
+    ip_address: str | None
+    user_agent: str
+
+    def to_cache(self) -> tuple[float, str | None, str]:
+        return (self.last_activity, self.ip_address, self.user_agent)
+
+    @classmethod
+    def from_cache(cls, value: object) -> Activity | None:
+        """Rebuild from a cached tuple; anything malformed reads as unknown."""
+        if not isinstance(value, tuple | list) or len(value) != 3:
+            return None
+        at, ip, ua = value
+        if not isinstance(at, int | float) or not isinstance(ua, str):
+            return None
+        if ip is not None and not isinstance(ip, str):
+            return None
+        return cls(float(at), ip, ua)
+
+    @classmethod
+    def from_row(cls, row: AbstractSession) -> Activity:
+        return cls(row.last_activity.timestamp(), row.ip_address, row.user_agent)
+
+
+def get_engine_store_class() -> type[SessionGuardStore] | None:
+    """The configured ``SESSION_ENGINE``'s store, if it is one of ours."""
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    if isinstance(store_class, type) and issubclass(store_class, SessionGuardStore):
+        return store_class
+    return None
+
+
+def evict_cached_sessions(key_hashes: Iterable[str]) -> None:
+    """Remove any cached copy of these sessions (a no-op for the db engine)."""
+    key_hashes = list(key_hashes)
+    store_class = get_engine_store_class()
+    if key_hashes and store_class is not None:
+        store_class.evict_cached(key_hashes)
+
+
+async def aevict_cached_sessions(key_hashes: Iterable[str]) -> None:
+    """Async twin of :func:`evict_cached_sessions`."""
+    key_hashes = list(key_hashes)
+    store_class = get_engine_store_class()
+    if key_hashes and store_class is not None:
+        await store_class.aevict_cached(key_hashes)
+
+
+class SessionGuardStore(DjangoDBStore):
+    """Database-backed session store that records who, where and when."""
+
+    def __init__(self, session_key: str | None = None) -> None:
+        super().__init__(session_key)
+        self._client_ip: str | None = None
+        self._client_user_agent: str | None = None
+        self._activity: Activity | None = None
+        self._activity_written = False
+
+    @classmethod
+    def get_model_class(cls) -> type[AbstractSession]:
+        from django_sessionguard.models import Session
+
+        return Session
+
+    # -- keys --------------------------------------------------------------
+
+    def _validate_session_key(self, key: str | None) -> bool:
+        # Malformed cookies (wrong alphabet, over-long, another engine's
+        # format) are dropped here, before any database or cache lookup.
+        return is_well_formed(key)
+
+    def _get_new_session_key(self) -> str:
+        # 165 random bits: a collision is caught by the INSERT in create()
+        # anyway, so the extra existence query Django makes is skipped.
+        return get_random_string(32, VALID_KEY_CHARS)
+
+    async def _aget_new_session_key(self) -> str:
+        return self._get_new_session_key()
+
+    @property
+    def key_hash(self) -> str | None:
+        """The at-rest name of this session (never the cookie value)."""
+        key = self.session_key
+        return hash_key(key) if key else None
+
+    @property
+    def reference(self) -> str | None:
+        """The public, non-secret identifier of this session."""
+        key_hash = self.key_hash
+        return reference_for(key_hash) if key_hash else None
+
+    # -- request metadata --------------------------------------------------
+
+    def bind_request(self, *, ip_address: str | None, user_agent: str | None) -> None:
+        """Tell the store which client it serves (called by the middleware)."""
+        self._client_ip = ip_address
+        self._client_user_agent = clean_user_agent(user_agent)
+
+    @property
+    def activity(self) -> Activity | None:
+        """The activity record that came with the last load or write."""
+        return self._activity
+
+    @property
+    def authenticated_at(self) -> float | None:
+        """When the session's user last authenticated (epoch seconds), if known."""
+        value = self._get_session().get(AUTH_AT_KEY)
+        return float(value) if isinstance(value, int | float) else None
+
+    def activity_due(self, now: float | None = None) -> bool:
+        """Whether the next write should also record activity.
+
+        True once ``SESSIONGUARD_ACTIVITY_INTERVAL`` has passed since the last
+        recorded activity, or at once when the client's IP or User-Agent
+        differs from the recorded ones.
+        """
+        activity = self._activity
+        if activity is None or self._client_user_agent is None:
+            return False
+        now = time.time() if now is None else now
+        return (
+            now - activity.last_activity >= conf.ACTIVITY_INTERVAL
+            or activity.ip_address != self._client_ip
+            or activity.user_agent != self._client_user_agent
+        )
+
+    def _activity_values(self, now: datetime) -> dict[str, Any]:
+        user_agent = self._client_user_agent or ""
+        device = parse_user_agent(user_agent)
+        return {
+            "last_activity": now,
+            "ip_address": self._client_ip,
+            "user_agent": user_agent,
+            "device_type": device.device_type,
+            "browser": device.browser,
+            "browser_version": device.browser_version,
+            "os": device.os,
+            "os_version": device.os_version,
+        }
+
+    def _remember_activity(self, now: datetime) -> None:
+        self._activity = Activity(
+            now.timestamp(), self._client_ip, self._client_user_agent or ""
+        )
+        self._activity_written = True
+
+    # -- the row -----------------------------------------------------------
+
+    def _user_id(self, data: dict[str, Any]) -> Any:
+        raw = data.get(USER_ID_KEY)
+        if raw is None:
+            return None
+        from django.contrib.auth import get_user_model
+
+        try:
+            return get_user_model()._meta.pk.to_python(raw)  # type: ignore[union-attr]
+        except Exception:
+            return None
+
+    def create_model_instance(self, data: dict[str, Any]) -> AbstractSession:
+        """Build the row for ``data``; activity columns describe the bound client."""
+        now = timezone.now()
+        user_id = self._user_id(data)
+        if user_id is not None and not isinstance(data.get(AUTH_AT_KEY), int | float):
+            data[AUTH_AT_KEY] = now.timestamp()
+        auth_at = data.get(AUTH_AT_KEY) if user_id is not None else None
+        key_hash = hash_key(self._get_or_create_session_key())
+        return self.model(
+            key_hash=key_hash,
+            reference=reference_for(key_hash),
+            session_data=self.encode(data),
+            expire_date=self.get_expiry_date(),
+            user_id=user_id,
+            authenticated_at=(
+                datetime.fromtimestamp(auth_at, tz=timezone.get_current_timezone())
+                if isinstance(auth_at, int | float)
+                else None
+            ),
+            created_at=now,
+            **self._activity_values(now),
+        )
+
+    async def acreate_model_instance(self, data: dict[str, Any]) -> AbstractSession:
+        """See :meth:`create_model_instance`."""
+        if self._session_key is None:
+            self._session_key = await self._aget_new_session_key()
+        return self.create_model_instance(data)
+
+    def get_update_fields(self, *, with_activity: bool) -> list[str]:
+        """Columns an UPDATE writes: data always, activity only when due."""
+        fields = list(DATA_FIELDS)
+        if with_activity:
+            fields.extend(ACTIVITY_FIELDS)
+        return fields
+
+    # -- load --------------------------------------------------------------
+
+    def _get_session_from_db(self) -> AbstractSession | None:
+        key_hash = self.key_hash
+        if key_hash is None:
+            return None
+        try:
+            row = self.model.objects.get(key_hash=key_hash, expire_date__gt=timezone.now())
+        except self.model.DoesNotExist:
+            self._session_key = None
+            return None
+        self._activity = Activity.from_row(row)
+        return row
+
+    async def _aget_session_from_db(self) -> AbstractSession | None:
+        key_hash = self.key_hash
+        if key_hash is None:
+            return None
+        try:
+            row = await self.model.objects.aget(
+                key_hash=key_hash, expire_date__gt=timezone.now()
+            )
+        except self.model.DoesNotExist:
+            self._session_key = None
+            return None
+        self._activity = Activity.from_row(row)
+        return row
+
+    def exists(self, session_key: str | None) -> bool:
+        if not is_well_formed(session_key):
+            return False
+        assert session_key is not None
+        return self.model.objects.filter(key_hash=hash_key(session_key)).exists()
+
+    async def aexists(self, session_key: str | None) -> bool:
+        if not is_well_formed(session_key):
+            return False
+        assert session_key is not None
+        return await self.model.objects.filter(key_hash=hash_key(session_key)).aexists()
+
+    # -- save --------------------------------------------------------------
+
+    def _write_row(self, obj: Model, must_create: bool, update_fields: list[str] | None) -> None:
+        using = router.db_for_write(self.model, instance=obj)
+        try:
+            with transaction.atomic(using=using):
+                obj.save(
+                    force_insert=must_create,
+                    force_update=not must_create,
+                    update_fields=update_fields,
+                    using=using,
+                )
+        except IntegrityError:
+            if must_create:
+                raise CreateError from None
+            raise
+        except DatabaseError:
+            if not must_create:
+                raise UpdateError from None
+            raise
+
+    def _prepare_save(self, obj: AbstractSession, must_create: bool) -> list[str] | None:
+        if must_create:
+            return None
+        return self.get_update_fields(
+            with_activity=self.activity_due(obj.last_activity.timestamp())
+        )
+
+    def save(self, must_create: bool = False) -> None:
+        """Write the session; an UPDATE leaves activity columns alone unless due."""
+        if self.session_key is None:
+            return self.create()
+        data = self._get_session(no_load=must_create)
+        obj = self.create_model_instance(data)
+        update_fields = self._prepare_save(obj, must_create)
+        self._write_row(obj, must_create, update_fields)
+        if must_create or (update_fields and "last_activity" in update_fields):
+            self._remember_activity(obj.last_activity)
+
+    async def asave(self, must_create: bool = False) -> None:
+        """See :meth:`save`."""
+        if self.session_key is None:
+            return await self.acreate()
+        data = await self._aget_session(no_load=must_create)
+        obj = await self.acreate_model_instance(data)
+        update_fields = self._prepare_save(obj, must_create)
+        await sync_to_async(self._write_row)(obj, must_create, update_fields)
+        if must_create or (update_fields and "last_activity" in update_fields):
+            self._remember_activity(obj.last_activity)
+
+    # -- activity ----------------------------------------------------------
+
+    def touch(self) -> bool:
+        """Record activity if due, touching only the activity columns.
+
+        Never rewrites session data, so a slow request cannot undo a newer
+        write made by a concurrent one. Returns whether anything was written.
+        """
+        key_hash = self.key_hash
+        if key_hash is None or not self.activity_due():
+            return False
+        now = timezone.now()
+        updated = self.model.objects.filter(key_hash=key_hash).update(
+            **self._activity_values(now)
+        )
+        if updated:
+            self._remember_activity(now)
+            self._cache_activity()
+        return bool(updated)
+
+    async def atouch(self) -> bool:
+        """See :meth:`touch`."""
+        key_hash = self.key_hash
+        if key_hash is None or not self.activity_due():
+            return False
+        now = timezone.now()
+        updated = await self.model.objects.filter(key_hash=key_hash).aupdate(
+            **self._activity_values(now)
+        )
+        if updated:
+            self._remember_activity(now)
+            await self._acache_activity()
+        return bool(updated)
+
+    def _cache_activity(self) -> None:
+        """Hook for engines with a cache; the database engine has none."""
+
+    async def _acache_activity(self) -> None:
+        """See :meth:`_cache_activity`."""
+
+    # -- delete ------------------------------------------------------------
+
+    def delete(self, session_key: str | None = None) -> None:
+        if session_key is None:
+            session_key = self.session_key
+        if not is_well_formed(session_key):
+            return
+        assert session_key is not None
+        key_hash = hash_key(session_key)
+        self.model.objects.filter(key_hash=key_hash).delete_rows()
+        self.evict_cached([key_hash])
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        if session_key is None:
+            session_key = self.session_key
+        if not is_well_formed(session_key):
+            return
+        assert session_key is not None
+        key_hash = hash_key(session_key)
+        await sync_to_async(self.model.objects.filter(key_hash=key_hash).delete_rows)()
+        await self.aevict_cached([key_hash])
+
+    # -- cache hooks -------------------------------------------------------
+
+    @classmethod
+    def evict_cached(cls, key_hashes: list[str]) -> None:
+        """Remove cached copies of these sessions; the database engine has none."""
+
+    @classmethod
+    async def aevict_cached(cls, key_hashes: list[str]) -> None:
+        """See :meth:`evict_cached`."""
+
+    # -- housekeeping ------------------------------------------------------
+
+    #: Rows deleted per statement by :meth:`clear_expired`.
+    clear_expired_batch_size = 1000
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        """Delete expired rows in batches (bounded memory and lock time)."""
+        for _ in cls.iter_clear_expired():
+            pass
+
+    @classmethod
+    def iter_clear_expired(cls, batch_size: int | None = None) -> Iterable[int]:
+        """Delete expired rows batch by batch, yielding each batch's row count.
+
+        Expired rows' cached copies have already timed out, so no cache
+        eviction is needed here.
+        """
+        model = cls.get_model_class()
+        batch_size = batch_size or cls.clear_expired_batch_size
+        now = timezone.now()
+        while True:
+            batch = list(
+                model.objects.filter(expire_date__lt=now).values_list(
+                    "key_hash", flat=True
+                )[:batch_size]
+            )
+            if not batch:
+                return
+            using = router.db_for_write(model)
+            deleted = model.objects.using(using).filter(key_hash__in=batch).delete_rows()
+            yield deleted
+            if len(batch) < batch_size:
+                return
+
+    @classmethod
+    async def aclear_expired(cls) -> None:
+        """See :meth:`clear_expired`."""
+        await sync_to_async(cls.clear_expired)()

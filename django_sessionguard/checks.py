@@ -1,0 +1,170 @@
+"""System checks: a bad setting is a clear error at start-up, never a 500 later.
+
+Ids are stable and documented in ``docs/checks.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from django_sessionguard.conf import conf
+
+MIDDLEWARE_PATH = "django_sessionguard.middleware.SessionGuardMiddleware"
+DJANGO_SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+ENGINES = ("django_sessionguard.backends.db", "django_sessionguard.backends.cached_db")
+PROCESS_LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+def _setting_error(
+    read: Callable[[], Any], check_id: str, hint: str
+) -> list[CheckMessage]:
+    try:
+        read()
+    except ValueError as exc:
+        return [Error(str(exc), hint=hint, id=check_id)]
+    return []
+
+
+@register(Tags.compatibility)
+def check_settings(**kwargs: Any) -> list[CheckMessage]:
+    """Every ``SESSIONGUARD_*`` setting has a value of the right type."""
+    return [
+        *_setting_error(
+            lambda: conf.ACTIVITY_INTERVAL,
+            "django_sessionguard.E001",
+            "Use a non-negative number of seconds or a datetime.timedelta.",
+        ),
+        *_setting_error(
+            lambda: conf.TRUSTED_PROXIES,
+            "django_sessionguard.E002",
+            'Use a list such as ["10.0.0.0/8", "::1"].',
+        ),
+    ]
+
+
+def _middleware_classes(middleware: Sequence[str]) -> list[type | None]:
+    classes: list[type | None] = []
+    for path in middleware:
+        try:
+            loaded = import_string(path)
+        except ImportError:
+            loaded = None
+        classes.append(loaded if isinstance(loaded, type) else None)
+    return classes
+
+
+def _index_of_subclass(classes: list[type | None], path: str) -> int | None:
+    try:
+        target = import_string(path)
+    except ImportError:
+        return None
+    for index, cls in enumerate(classes):
+        if cls is not None and issubclass(cls, target):
+            return index
+    return None
+
+
+@register(Tags.compatibility)
+def check_installation(**kwargs: Any) -> list[CheckMessage]:
+    """The engine and the middleware are installed together, in a working order."""
+    messages: list[CheckMessage] = []
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    engine = settings.SESSION_ENGINE
+    classes = _middleware_classes(middleware)
+    ours = _index_of_subclass(classes, MIDDLEWARE_PATH)
+    if engine in ENGINES and ours is None:
+        messages.append(
+            Error(
+                f"SESSION_ENGINE is {engine!r} but {MIDDLEWARE_PATH} is not in "
+                "MIDDLEWARE.",
+                hint=f"Replace {DJANGO_SESSION_MIDDLEWARE} with {MIDDLEWARE_PATH}.",
+                id="django_sessionguard.E003",
+            )
+        )
+    if DJANGO_SESSION_MIDDLEWARE in middleware and ours is not None:
+        messages.append(
+            Error(
+                f"Both {DJANGO_SESSION_MIDDLEWARE} and {MIDDLEWARE_PATH} are in "
+                "MIDDLEWARE; sessions would be loaded twice and metadata lost.",
+                hint=f"Remove {DJANGO_SESSION_MIDDLEWARE}.",
+                id="django_sessionguard.E004",
+            )
+        )
+    auth = _index_of_subclass(classes, AUTH_MIDDLEWARE)
+    if ours is not None and auth is not None and auth < ours:
+        messages.append(
+            Error(
+                f"{MIDDLEWARE_PATH} must come before {AUTH_MIDDLEWARE} in MIDDLEWARE.",
+                hint="Put it where SessionMiddleware was, above authentication.",
+                id="django_sessionguard.E005",
+            )
+        )
+    if ours is not None and engine not in ENGINES:
+        messages.append(
+            Warning(
+                f"{MIDDLEWARE_PATH} is installed but SESSION_ENGINE is {engine!r}; "
+                "sessions are not recorded.",
+                hint='Set SESSION_ENGINE = "django_sessionguard.backends.db" '
+                'or "django_sessionguard.backends.cached_db".',
+                id="django_sessionguard.W001",
+            )
+        )
+    return messages
+
+
+@register(Tags.caches)
+def check_shared_cache(**kwargs: Any) -> list[CheckMessage]:
+    """``cached_db`` needs a cache every web process shares."""
+    if settings.SESSION_ENGINE != "django_sessionguard.backends.cached_db":
+        return []
+    if settings.DEBUG:
+        return []
+    alias = settings.SESSION_CACHE_ALIAS
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    if backend in PROCESS_LOCAL_CACHES:
+        return [
+            Warning(
+                f"The session cache {alias!r} uses {backend}, which each process "
+                "keeps to itself: a session revoked in one process stays usable "
+                "in the others.",
+                hint="Use a shared cache such as Redis through django-redis.",
+                id="django_sessionguard.W002",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_session_cookie(**kwargs: Any) -> list[CheckMessage]:
+    """Django's own cookie checks skip projects without contrib.sessions; these don't."""
+    if settings.SESSION_ENGINE not in ENGINES:
+        return []
+    messages: list[CheckMessage] = []
+    if not settings.SESSION_COOKIE_SECURE:
+        messages.append(
+            Warning(
+                "SESSION_COOKIE_SECURE is not True: the session cookie can be "
+                "sent over plain HTTP and stolen.",
+                hint="Set SESSION_COOKIE_SECURE = True.",
+                id="django_sessionguard.W010",
+            )
+        )
+    if not settings.SESSION_COOKIE_HTTPONLY:
+        messages.append(
+            Warning(
+                "SESSION_COOKIE_HTTPONLY is not True: scripts can read the "
+                "session cookie.",
+                hint="Set SESSION_COOKIE_HTTPONLY = True.",
+                id="django_sessionguard.W011",
+            )
+        )
+    return messages

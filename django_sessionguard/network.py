@@ -1,0 +1,92 @@
+"""The client's IP address, believing forwarding headers only from trusted proxies."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+from django.http import HttpRequest
+
+from django_sessionguard.conf import IPNetwork, conf
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: Longest header value we are willing to look at; anything past it is ignored.
+MAX_HEADER_LENGTH = 4096
+
+
+def parse_ip(value: str) -> IPAddress | None:
+    """Return the address in ``value`` (IPv6 brackets, ports, zone ids allowed)."""
+    value = value.strip().strip('"')
+    if not value or len(value) > 64:
+        return None
+    if value.startswith("["):  # "[2001:db8::1]:443"
+        value = value[1:].partition("]")[0]
+    elif value.count(":") == 1:  # "1.2.3.4:8080"
+        value = value.partition(":")[0]
+    value = value.partition("%")[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def forwarded_for_hops(request: HttpRequest) -> list[str]:
+    """The client addresses claimed by ``Forwarded`` or ``X-Forwarded-For``, in order.
+
+    RFC 7239 ``Forwarded`` wins when present; its ``for=`` parameters are used.
+    """
+    meta = request.META
+    forwarded = str(meta.get("HTTP_FORWARDED", ""))[:MAX_HEADER_LENGTH]
+    if forwarded:
+        hops = []
+        for element in forwarded.split(","):
+            for pair in element.split(";"):
+                name, _, value = pair.partition("=")
+                if name.strip().lower() == "for":
+                    hops.append(value)
+                    break
+            else:
+                hops.append("")  # an element without for= is an unknown hop
+        return hops
+    x_forwarded_for = str(meta.get("HTTP_X_FORWARDED_FOR", ""))[:MAX_HEADER_LENGTH]
+    if x_forwarded_for:
+        return x_forwarded_for.split(",")
+    return []
+
+
+def _is_trusted(address: IPAddress, trusted: Iterable[IPNetwork]) -> bool:
+    return any(address in network for network in trusted)
+
+
+def resolve_client_ip(
+    remote_addr: str, hops: Sequence[str], trusted: Sequence[IPNetwork]
+) -> str | None:
+    """Walk the chain right to left and return the first address not trusted.
+
+    The connection's peer (``remote_addr``) is the right-most hop. Forwarding
+    headers are only consulted while every hop so far is a trusted proxy; an
+    unparseable hop ends the walk at the last address we could verify.
+    """
+    address = parse_ip(remote_addr)
+    if address is None:
+        return None
+    for raw in reversed(hops):
+        if not _is_trusted(address, trusted):
+            break
+        claimed = parse_ip(raw)
+        if claimed is None:
+            break
+        address = claimed
+    return str(address)
+
+
+def get_client_ip(request: HttpRequest) -> str | None:
+    """The IP address of the client that sent ``request``, or ``None``."""
+    remote_addr = str(request.META.get("REMOTE_ADDR", ""))
+    trusted = conf.TRUSTED_PROXIES
+    hops = forwarded_for_hops(request) if trusted else []
+    return resolve_client_ip(remote_addr, hops, trusted)
