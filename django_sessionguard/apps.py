@@ -10,7 +10,9 @@ class SessionGuardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django_sessionguard import checks  # noqa: F401  (registers checks)
-        from django_sessionguard import receivers
+        from django_sessionguard import (
+            checks,  # noqa: F401  (registers checks)
+            receivers,
+        )
 
         receivers.connect()

@@ -101,7 +101,9 @@ class AbstractSession(models.Model):
     browser_version = models.CharField(
         _("browser version"), max_length=FIELD_MAX_LENGTH, blank=True
     )
-    os = models.CharField(_("operating system"), max_length=FIELD_MAX_LENGTH, blank=True)
+    os = models.CharField(
+        _("operating system"), max_length=FIELD_MAX_LENGTH, blank=True
+    )
     os_version = models.CharField(
         _("OS version"), max_length=FIELD_MAX_LENGTH, blank=True
     )

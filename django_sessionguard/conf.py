@@ -8,18 +8,38 @@ few non-trivial values is cached on the raw value. Invalid values raise
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.utils.module_loading import import_string
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DEFAULTS: dict[str, Any] = {
     "ACTIVITY_INTERVAL": 60,
     "TRUSTED_PROXIES": (),
+    "PROFILE": None,
+    "IDLE_TIMEOUT": None,
+    "ABSOLUTE_TIMEOUT": None,
+    "MAX_SESSIONS": None,
+    "LIMIT_POLICY": "evict_oldest",
+    "IP_CHANGE": "log",
+    "UA_CHANGE": "revoke",
+    "PASSIVE_PATHS": (),
+    "EVENT_RETENTION": timedelta(days=365),
 }
+
+#: NIST SP 800-63B rev 4 reauthentication limits: (absolute, idle) in seconds.
+PROFILES: dict[str, tuple[int, int | None]] = {
+    "AAL1": (30 * 24 * 3600, None),
+    "AAL2": (24 * 3600, 3600),
+    "AAL3": (12 * 3600, 15 * 60),
+}
+LIMIT_POLICIES = ("evict_oldest", "deny_new")
+CHANGE_ACTIONS = ("ignore", "log", "revoke")
 
 
 def seconds(value: Any, name: str, *, allow_none: bool = False) -> int | None:
@@ -60,7 +80,9 @@ class SessionGuardSettings:
     @property
     def ACTIVITY_INTERVAL(self) -> int:
         """Seconds between two writes of a session's last-activity time."""
-        value = seconds(self._get("ACTIVITY_INTERVAL"), "SESSIONGUARD_ACTIVITY_INTERVAL")
+        value = seconds(
+            self._get("ACTIVITY_INTERVAL"), "SESSIONGUARD_ACTIVITY_INTERVAL"
+        )
         assert value is not None
         return value
 
@@ -76,6 +98,117 @@ class SessionGuardSettings:
         if not all(isinstance(item, str) for item in raw):
             raise ValueError("SESSIONGUARD_TRUSTED_PROXIES entries must be strings.")
         return _parse_networks(tuple(raw))
+
+    @property
+    def PROFILE(self) -> str | None:
+        """A NIST SP 800-63B assurance level preset: "AAL1", "AAL2", "AAL3"."""
+        value = self._get("PROFILE")
+        if value is not None and value not in PROFILES:
+            raise ValueError(
+                f"SESSIONGUARD_PROFILE must be one of {', '.join(PROFILES)} or None, "
+                f"not {value!r}."
+            )
+        return value  # type: ignore[no-any-return]
+
+    def _timeout(self, name: str, profile_index: int) -> int | str | None:
+        raw = self._get(name)
+        if raw is None:
+            profile = self.PROFILE
+            return PROFILES[profile][profile_index] if profile else None
+        if isinstance(raw, str):
+            return _callable_path(raw, f"SESSIONGUARD_{name}")
+        return seconds(raw, f"SESSIONGUARD_{name}", allow_none=True)
+
+    @property
+    def IDLE_TIMEOUT(self) -> int | str | None:
+        """Seconds without activity after which a signed-in session ends.
+
+        An int, or the dotted path of a callable ``(user) -> seconds|None``.
+        """
+        return self._timeout("IDLE_TIMEOUT", 1)
+
+    @property
+    def ABSOLUTE_TIMEOUT(self) -> int | str | None:
+        """Seconds after authentication after which a session ends, whatever happens."""
+        return self._timeout("ABSOLUTE_TIMEOUT", 0)
+
+    @property
+    def MAX_SESSIONS(self) -> int | str | None:
+        """Concurrent sessions a user may have, or a callable path ``(user) -> int|None``."""
+        raw = self._get("MAX_SESSIONS")
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            return _callable_path(raw, "SESSIONGUARD_MAX_SESSIONS")
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+            raise ValueError(
+                "SESSIONGUARD_MAX_SESSIONS must be a positive int, None, or the "
+                f"dotted path of a callable, not {raw!r}."
+            )
+        return raw
+
+    @property
+    def LIMIT_POLICY(self) -> str:
+        """What a sign-in over the limit does: "evict_oldest" or "deny_new"."""
+        return _choice(self._get("LIMIT_POLICY"), LIMIT_POLICIES, "LIMIT_POLICY")
+
+    @property
+    def IP_CHANGE(self) -> str:
+        """What an IP change inside a session does: "ignore", "log" or "revoke"."""
+        return _choice(self._get("IP_CHANGE"), CHANGE_ACTIONS, "IP_CHANGE")
+
+    @property
+    def UA_CHANGE(self) -> str:
+        """What a browser/OS/device change inside a session does."""
+        return _choice(self._get("UA_CHANGE"), CHANGE_ACTIONS, "UA_CHANGE")
+
+    @property
+    def PASSIVE_PATHS(self) -> tuple[str, ...]:
+        """Path prefixes whose requests do not count as activity."""
+        raw = self._get("PASSIVE_PATHS")
+        if isinstance(raw, str) or not isinstance(raw, list | tuple):
+            raise ValueError(
+                f"SESSIONGUARD_PASSIVE_PATHS must be a list of path prefixes, not {raw!r}."
+            )
+        if not all(isinstance(item, str) and item.startswith("/") for item in raw):
+            raise ValueError("SESSIONGUARD_PASSIVE_PATHS entries must start with '/'.")
+        return tuple(raw)
+
+    @property
+    def EVENT_RETENTION(self) -> int | None:
+        """Seconds audit events are kept by ``sessionguard_purge_events``."""
+        return seconds(
+            self._get("EVENT_RETENTION"),
+            "SESSIONGUARD_EVENT_RETENTION",
+            allow_none=True,
+        )
+
+
+def _choice(value: Any, choices: tuple[str, ...], name: str) -> str:
+    if value not in choices:
+        raise ValueError(
+            f"SESSIONGUARD_{name} must be one of {', '.join(map(repr, choices))}, "
+            f"not {value!r}."
+        )
+    return value  # type: ignore[no-any-return]
+
+
+def _callable_path(value: str, name: str) -> str:
+    try:
+        target = import_string(value)
+    except ImportError as exc:
+        raise ValueError(f"{name} {value!r} cannot be imported ({exc}).") from None
+    if not callable(target):
+        raise ValueError(f"{name} {value!r} is not callable.")
+    return value
+
+
+def resolve_per_user(value: int | str | None, user: Any, name: str) -> int | None:
+    """Apply a per-user setting: call the configured callable, normalise the result."""
+    if not isinstance(value, str):
+        return value
+    func: Callable[[Any], Any] = import_string(value)
+    return seconds(func(user), name, allow_none=True)
 
 
 conf = SessionGuardSettings()

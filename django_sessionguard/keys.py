@@ -19,7 +19,9 @@ REFERENCE_LENGTH = 32
 
 def is_well_formed(session_key: object) -> bool:
     """Whether ``session_key`` has the shape of a key this app could have issued."""
-    return isinstance(session_key, str) and _VALID_KEY.fullmatch(session_key) is not None
+    return (
+        isinstance(session_key, str) and _VALID_KEY.fullmatch(session_key) is not None
+    )
 
 
 def hash_key(session_key: str) -> str:

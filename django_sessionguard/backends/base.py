@@ -21,7 +21,11 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as USER_ID_KEY
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
+from django.contrib.sessions.backends.base import (
+    VALID_KEY_CHARS,
+    CreateError,
+    UpdateError,
+)
 from django.contrib.sessions.backends.db import SessionStore as DjangoDBStore
 from django.db import DatabaseError, IntegrityError, router, transaction
 from django.db.models import Model
@@ -113,6 +117,8 @@ class SessionGuardStore(DjangoDBStore):
         self._client_user_agent: str | None = None
         self._activity: Activity | None = None
         self._activity_written = False
+        self._saved_snapshot: tuple[str | None, bytes] | None = None
+        self._cycling = False
 
     @classmethod
     def get_model_class(cls) -> type[AbstractSession]:
@@ -258,7 +264,9 @@ class SessionGuardStore(DjangoDBStore):
         if key_hash is None:
             return None
         try:
-            row = self.model.objects.get(key_hash=key_hash, expire_date__gt=timezone.now())
+            row = self.model.objects.get(
+                key_hash=key_hash, expire_date__gt=timezone.now()
+            )
         except self.model.DoesNotExist:
             self._session_key = None
             return None
@@ -293,16 +301,17 @@ class SessionGuardStore(DjangoDBStore):
 
     # -- save --------------------------------------------------------------
 
-    def _write_row(self, obj: Model, must_create: bool, update_fields: list[str] | None) -> None:
+    def _write_row(
+        self, obj: Model, must_create: bool, update_fields: list[str] | None
+    ) -> None:
         using = router.db_for_write(self.model, instance=obj)
         try:
-            with transaction.atomic(using=using):
-                obj.save(
-                    force_insert=must_create,
-                    force_update=not must_create,
-                    update_fields=update_fields,
-                    using=using,
-                )
+            if must_create:
+                # A savepoint, so a key collision cannot break an outer transaction.
+                with transaction.atomic(using=using):
+                    obj.save(force_insert=True, using=using)
+            else:
+                obj.save(force_update=True, update_fields=update_fields, using=using)
         except IntegrityError:
             if must_create:
                 raise CreateError from None
@@ -312,18 +321,38 @@ class SessionGuardStore(DjangoDBStore):
                 raise UpdateError from None
             raise
 
-    def _prepare_save(self, obj: AbstractSession, must_create: bool) -> list[str] | None:
+    def _prepare_save(
+        self, obj: AbstractSession, must_create: bool
+    ) -> list[str] | None:
         if must_create:
             return None
         return self.get_update_fields(
             with_activity=self.activity_due(obj.last_activity.timestamp())
         )
 
+    def _unchanged_since_save(self, data: dict[str, Any]) -> bool:
+        snapshot = self._saved_snapshot
+        return snapshot is not None and snapshot == self._snapshot(data)
+
+    def _snapshot(self, data: dict[str, Any]) -> tuple[str | None, bytes]:
+        return (self.session_key, self.serializer().dumps(data))
+
+    def mark_saved(self) -> None:
+        """Note that the data just saved is current: an identical save is skipped.
+
+        Used where a session must be written early (at sign-in, under the
+        session-limit lock) without paying for a second identical write when
+        the middleware saves it again at the end of the request.
+        """
+        self._saved_snapshot = self._snapshot(self._get_session())
+
     def save(self, must_create: bool = False) -> None:
         """Write the session; an UPDATE leaves activity columns alone unless due."""
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
+        if not must_create and self._unchanged_since_save(data):
+            return
         obj = self.create_model_instance(data)
         update_fields = self._prepare_save(obj, must_create)
         self._write_row(obj, must_create, update_fields)
@@ -335,11 +364,51 @@ class SessionGuardStore(DjangoDBStore):
         if self.session_key is None:
             return await self.acreate()
         data = await self._aget_session(no_load=must_create)
+        if not must_create and self._unchanged_since_save(data):
+            return
         obj = await self.acreate_model_instance(data)
         update_fields = self._prepare_save(obj, must_create)
         await sync_to_async(self._write_row)(obj, must_create, update_fields)
         if must_create or (update_fields and "last_activity" in update_fields):
             self._remember_activity(obj.last_activity)
+
+    # -- creation ----------------------------------------------------------
+
+    def create(self) -> None:
+        super().create()
+        self._record_created()
+
+    async def acreate(self) -> None:
+        await super().acreate()
+        await sync_to_async(self._record_created)()
+
+    def cycle_key(self) -> None:
+        # The new row replaces the old one at sign-in; that is recorded as a
+        # login, not as a new session.
+        self._cycling = True
+        try:
+            super().cycle_key()
+        finally:
+            self._cycling = False
+
+    async def acycle_key(self) -> None:
+        self._cycling = True
+        try:
+            await super().acycle_key()
+        finally:
+            self._cycling = False
+
+    def _record_created(self) -> None:
+        if self._cycling:
+            return
+        from django_sessionguard.events import EventKind, record_event
+
+        record_event(
+            EventKind.CREATED,
+            session_ref=self.reference or "",
+            ip_address=self._client_ip,
+            device=str(parse_user_agent(self._client_user_agent or "")),
+        )
 
     # -- activity ----------------------------------------------------------
 
@@ -443,7 +512,9 @@ class SessionGuardStore(DjangoDBStore):
             if not batch:
                 return
             using = router.db_for_write(model)
-            deleted = model.objects.using(using).filter(key_hash__in=batch).delete_rows()
+            deleted = (
+                model.objects.using(using).filter(key_hash__in=batch).delete_rows()
+            )
             yield deleted
             if len(batch) < batch_size:
                 return

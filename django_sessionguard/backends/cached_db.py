@@ -60,7 +60,9 @@ class SessionStore(SessionGuardStore):
 
     # -- load --------------------------------------------------------------
 
-    def _from_cache(self, key_hash: str, found: dict[str, Any]) -> dict[str, Any] | None:
+    def _from_cache(
+        self, key_hash: str, found: dict[str, Any]
+    ) -> dict[str, Any] | None:
         entry = found.get(self.data_cache_key(key_hash))
         if not isinstance(entry, tuple) or len(entry) != 2:
             return None
@@ -89,7 +91,9 @@ class SessionStore(SessionGuardStore):
         try:
             found = self._cache.get_many(self._cache_keys(key_hash))
         except Exception:
-            logger.warning("Session cache unavailable; reading the database.", exc_info=True)
+            logger.warning(
+                "Session cache unavailable; reading the database.", exc_info=True
+            )
             found = {}
         data = self._from_cache(key_hash, found)
         if data is not None:
@@ -115,7 +119,9 @@ class SessionStore(SessionGuardStore):
         try:
             found = await self._cache.aget_many(self._cache_keys(key_hash))
         except Exception:
-            logger.warning("Session cache unavailable; reading the database.", exc_info=True)
+            logger.warning(
+                "Session cache unavailable; reading the database.", exc_info=True
+            )
             found = {}
         data = self._from_cache(key_hash, found)
         if data is not None:
@@ -155,7 +161,9 @@ class SessionStore(SessionGuardStore):
     def save(self, must_create: bool = False) -> None:
         super().save(must_create)
         try:
-            self._cache.set(self.cache_key, self._entry(self._session), self._cache_timeout())
+            self._cache.set(
+                self.cache_key, self._entry(self._session), self._cache_timeout()
+            )
         except Exception:
             logger.exception("Error saving the session to the cache.")
 
