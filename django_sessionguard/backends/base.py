@@ -305,21 +305,30 @@ class SessionGuardStore(DjangoDBStore):
         self, obj: Model, must_create: bool, update_fields: list[str] | None
     ) -> None:
         using = router.db_for_write(self.model, instance=obj)
-        try:
-            if must_create:
-                # A savepoint, so a key collision cannot break an outer transaction.
+        if must_create:
+            try:
+                # A savepoint, so a key collision cannot break an outer
+                # transaction.
                 with transaction.atomic(using=using):
                     obj.save(force_insert=True, using=using)
-            else:
-                obj.save(force_update=True, update_fields=update_fields, using=using)
-        except IntegrityError:
-            if must_create:
+            except IntegrityError:
                 raise CreateError from None
-            raise
+            return
+        # A queryset UPDATE of the named columns: one statement, no savepoint,
+        # and a vanished row (0 rows) leaves any outer transaction usable.
+        values = {
+            field.attname: getattr(obj, field.attname)
+            for field in self.model._meta.concrete_fields
+            if field.name in (update_fields or ())
+        }
+        try:
+            updated = (
+                self.model._base_manager.using(using).filter(pk=obj.pk).update(**values)
+            )
         except DatabaseError:
-            if not must_create:
-                raise UpdateError from None
-            raise
+            raise UpdateError from None
+        if not updated:
+            raise UpdateError
 
     def _prepare_save(
         self, obj: AbstractSession, must_create: bool

@@ -1,0 +1,125 @@
+# django-sessionguard developer tasks. `make help` lists them.
+#
+# Test legs (see README "Test legs"):
+#   Django 5.2 (.venv)     : SQLite + local memory, always
+#                            PostgreSQL + Redis, when both answer (or required)
+#   Django 6.x (.venv-dj6) : the same two legs, when Python >= 3.12 is found
+# SESSIONGUARD_REQUIRE_SERVICES=1 makes every leg mandatory (CI): a missing
+# service or interpreter fails the run instead of skipping a leg.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := venv
+
+VENV := .venv
+VENV_DJ6 := .venv-dj6
+PY := $(VENV)/bin/python
+PY_DJ6 := $(VENV_DJ6)/bin/python
+PYTEST_ARGS ?=
+DEMO_ADDR ?= 127.0.0.1:8000
+
+# Interpreter for .venv: python3.11 if present, else python3.
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && python3.11 -c '' 2>/dev/null && echo python3.11 || echo python3)
+
+# Interpreter for .venv-dj6 (Django 6 needs Python >= 3.12): python3.12/3.13 that
+# actually runs, else a pyenv-installed 3.12/3.13 by absolute path (the same as
+# `PYENV_VERSION=3.12.1 python`). Empty when none is found. Looked up once, lazily.
+DJ6_PYTHON ?= $(eval DJ6_PYTHON := $(FIND_DJ6_PYTHON))$(DJ6_PYTHON)
+FIND_DJ6_PYTHON = $(shell \
+	for c in python3.12 python3.13; do \
+	  if $$c -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then \
+	    command -v $$c; exit 0; fi; done; \
+	if command -v pyenv >/dev/null 2>&1; then \
+	  for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[23]\.[0-9]+$$'); do \
+	    p="$$(pyenv prefix $$v)/bin/python"; [ -x "$$p" ] && { echo "$$p"; exit 0; }; done; \
+	fi)
+
+# Exits 0 when PostgreSQL and Redis (as tests/settings.py would reach them) answer.
+SERVICES_UP = $(PY) -c 'import os, socket, urllib.parse as u; \
+r = u.urlsplit(os.environ.get("SESSIONGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")); \
+[socket.create_connection(a, timeout=1).close() for a in ( \
+(os.environ.get("SESSIONGUARD_TEST_DB_HOST", "127.0.0.1"), int(os.environ.get("SESSIONGUARD_TEST_DB_PORT", "5432"))), \
+(r.hostname or "127.0.0.1", r.port or 6379))]' 2>/dev/null
+
+REQUIRED = [ "$${SESSIONGUARD_REQUIRE_SERVICES:-}" = 1 ]
+
+.PHONY: help venv venv-dj6 test test-leg lint demo clean
+
+help:
+	@echo "make venv   create/refresh .venv (Python 3.11, Django 5.2, test+dev extras)"
+	@echo "make test   run every test leg this machine can run (see Makefile header)"
+	@echo "make lint   ruff check, ruff format --check, mypy (strict) on the package"
+	@echo "make demo   migrate the example project and serve it on $(DEMO_ADDR)"
+	@echo "make clean  remove virtualenvs, caches and build output"
+
+# -- virtualenvs (the stamp is rebuilt whenever pyproject.toml changes) ---------
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,dev,redis]"
+	@touch $@
+
+venv-dj6: $(VENV_DJ6)/.installed
+
+$(VENV_DJ6)/.installed: pyproject.toml
+	@test -n "$(DJ6_PYTHON)" || { echo "No Python >= 3.12 found for the Django 6 leg." >&2; exit 1; }
+	@test -x $(PY_DJ6) || $(DJ6_PYTHON) -m venv $(VENV_DJ6)
+	$(PY_DJ6) -m pip install --quiet --upgrade pip
+	$(PY_DJ6) -m pip install --quiet -e ".[test,redis]" "django>=6.0,<7"
+	@touch $@
+
+# -- tests ----------------------------------------------------------------------
+
+# One leg: make test-leg LEG_PY=.venv/bin/python DB=sqlite CACHE=locmem
+# pytest's own exit status fails the recipe; that includes 5 (no tests collected).
+test-leg:
+	@echo
+	@echo "=== $$($(LEG_PY) -c 'import django; print("Django", django.get_version())'): SESSIONGUARD_TEST_DB=$(DB) SESSIONGUARD_TEST_CACHE=$(CACHE) ==="
+	SESSIONGUARD_TEST_DB=$(DB) SESSIONGUARD_TEST_CACHE=$(CACHE) $(LEG_PY) -m pytest $(PYTEST_ARGS)
+
+test: venv
+	@$(MAKE) --no-print-directory test-leg LEG_PY=$(PY) DB=sqlite CACHE=locmem
+	@if $(REQUIRED) || $(SERVICES_UP); then \
+	  $(MAKE) --no-print-directory test-leg LEG_PY=$(PY) DB=postgres CACHE=redis; \
+	else \
+	  echo; echo "=== SKIPPED Django 5.2 PostgreSQL + Redis leg: 127.0.0.1:5432 / :6379 do not answer ==="; \
+	fi
+	@if $(REQUIRED) || [ -n "$(DJ6_PYTHON)" ]; then \
+	  $(MAKE) --no-print-directory venv-dj6; \
+	  $(MAKE) --no-print-directory test-leg LEG_PY=$(PY_DJ6) DB=sqlite CACHE=locmem; \
+	  if $(REQUIRED) || $(SERVICES_UP); then \
+	    $(MAKE) --no-print-directory test-leg LEG_PY=$(PY_DJ6) DB=postgres CACHE=redis; \
+	  else \
+	    echo; echo "=== SKIPPED Django 6 PostgreSQL + Redis leg: services do not answer ==="; \
+	  fi; \
+	else \
+	  echo; echo "=== SKIPPED Django 6 legs: no Python >= 3.12 found ==="; \
+	fi
+
+# -- lint -----------------------------------------------------------------------
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# -- demo -----------------------------------------------------------------------
+
+demo: venv
+	cd example_project && ../$(PY) manage.py migrate --noinput
+	cd example_project && ../$(PY) manage.py shell -c "from django.contrib.auth import get_user_model; \
+	User = get_user_model(); \
+	User.objects.filter(username='demo').exists() or User.objects.create_superuser('demo', 'demo@example.com', 'demo')"
+	@echo
+	@echo "Demo: http://$(DEMO_ADDR)/  (admin: http://$(DEMO_ADDR)/admin/, user demo / password demo)"
+	cd example_project && ../$(PY) manage.py runserver $(DEMO_ADDR)
+
+# -- clean ----------------------------------------------------------------------
+
+clean:
+	rm -rf $(VENV) $(VENV_DJ6) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache docs/_build
+	rm -f example_project/db.sqlite3
+	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from tests import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("read/", views.read, name="read"),
+    path("write/", views.write, name="write"),
+    path("async-read/", views.async_read, name="async-read"),
+    path("async-write/", views.async_write, name="async-write"),
+    path("anon/", views.anon, name="anon"),
+    path("admin/", admin.site.urls),
+]
