@@ -15,15 +15,29 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_HEADER_LENGTH = 4096
 
 
+def _is_port_suffix(value: str) -> bool:
+    """Whether ``value`` is empty or ``":<port>"`` with a valid port number."""
+    if not value:
+        return True
+    port = value[1:]
+    return value[0] == ":" and port.isascii() and port.isdigit() and int(port) <= 65535
+
+
 def parse_ip(value: str) -> IPAddress | None:
     """Return the address in ``value`` (IPv6 brackets, ports, zone ids allowed)."""
-    value = value.strip().strip('"')
-    if not value or len(value) > 64:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':  # RFC 7239 quoted-string
+        value = value[1:-1]
+    if not value or len(value) > 64 or '"' in value:
         return None
     if value.startswith("["):  # "[2001:db8::1]:443"
-        value = value[1:].partition("]")[0]
+        value, bracket, port = value[1:].partition("]")
+        if not bracket or not _is_port_suffix(port):
+            return None
     elif value.count(":") == 1:  # "1.2.3.4:8080"
-        value = value.partition(":")[0]
+        value, _, port = value.partition(":")
+        if not _is_port_suffix(":" + port):
+            return None
     value = value.partition("%")[0]
     try:
         address = ipaddress.ip_address(value)
