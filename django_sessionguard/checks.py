@@ -6,6 +6,7 @@ Ids are stable and documented in ``docs/checks.md``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -34,10 +35,31 @@ def _setting_error(
     return []
 
 
+#: Settings checked by E006, with how to fix them (E001 and E002 have their own ids).
+POLICY_SETTINGS = {
+    "PROFILE": 'Use "AAL1", "AAL2", "AAL3" or None.',
+    "IDLE_TIMEOUT": "Use a number of seconds, a datetime.timedelta, None, or the "
+    "dotted path of a callable taking the user.",
+    "ABSOLUTE_TIMEOUT": "Use a number of seconds, a datetime.timedelta, None, or "
+    "the dotted path of a callable taking the user.",
+    "MAX_SESSIONS": "Use a positive int, None, or the dotted path of a callable "
+    "taking the user.",
+    "LIMIT_POLICY": 'Use "evict_oldest" or "deny_new".',
+    "IP_CHANGE": 'Use "ignore", "log" or "revoke".',
+    "UA_CHANGE": 'Use "ignore", "log" or "revoke".',
+    "PASSIVE_PATHS": 'Use a list of path prefixes such as ["/api/poll/"].',
+    "EVENT_RETENTION": "Use a number of seconds, a datetime.timedelta, or None.",
+}
+
+
 @register(Tags.compatibility)
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
-    """Every ``SESSIONGUARD_*`` setting has a value of the right type."""
-    return [
+    """Every ``SESSIONGUARD_*`` setting has a value of the right type.
+
+    Settings are read lazily on the request path, so an invalid value left
+    unchecked here would be a 500 on the first request that needs it.
+    """
+    messages = [
         *_setting_error(
             lambda: conf.ACTIVITY_INTERVAL,
             "django_sessionguard.E001",
@@ -49,6 +71,34 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
             'Use a list such as ["10.0.0.0/8", "::1"].',
         ),
     ]
+    invalid = set()
+    for name, hint in POLICY_SETTINGS.items():
+        if name in ("IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT") and "PROFILE" in invalid:
+            continue  # their defaults come from the profile, already reported
+        errors = _setting_error(
+            partial(getattr, conf, name), "django_sessionguard.E006", hint
+        )
+        if errors:
+            invalid.add(name)
+        messages.extend(errors)
+    if not invalid & {"PROFILE", "IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"}:
+        messages.extend(_check_timeouts())
+    return messages
+
+
+def _check_timeouts() -> list[CheckMessage]:
+    idle, absolute = conf.IDLE_TIMEOUT, conf.ABSOLUTE_TIMEOUT
+    if isinstance(idle, int) and isinstance(absolute, int) and idle >= absolute:
+        return [
+            Warning(
+                f"SESSIONGUARD_IDLE_TIMEOUT ({idle} s) is not shorter than "
+                f"SESSIONGUARD_ABSOLUTE_TIMEOUT ({absolute} s): the idle timeout "
+                "can never end a session.",
+                hint="Make the idle timeout shorter, or remove it.",
+                id="django_sessionguard.W003",
+            )
+        ]
+    return []
 
 
 def _middleware_classes(middleware: Sequence[str]) -> list[type | None]:
@@ -145,7 +195,7 @@ def check_shared_cache(**kwargs: Any) -> list[CheckMessage]:
 
 @register(Tags.security, deploy=True)
 def check_session_cookie(**kwargs: Any) -> list[CheckMessage]:
-    """Django's own cookie checks skip projects without contrib.sessions; these don't."""
+    """Django's own cookie checks skip projects without contrib.sessions; ours don't."""
     if settings.SESSION_ENGINE not in ENGINES:
         return []
     messages: list[CheckMessage] = []
