@@ -233,7 +233,7 @@ class CommandCounts(dict[str, int]):
 @pytest.fixture
 def redis_commands(
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Callable[[], AbstractContextManager[CommandCounts]]]:
+) -> Callable[[], AbstractContextManager[CommandCounts]]:
     """Count the Redis commands a block issues; skips the test off the Redis leg.
 
     Usage::
@@ -292,7 +292,7 @@ def redis_commands(
         finally:
             recording.remove(counts)
 
-    yield count
+    return count
 
 
 # -- engine-test helpers (session store, cache calls, clock, users) ------------
