@@ -163,6 +163,36 @@ def test_session_key_is_read_only(session: Any) -> None:
         session.session_key = "x" * 32
 
 
+def test_test_cookie(store_class: Store) -> None:
+    session = store_class()
+    session.set_test_cookie()
+    session.save()
+    loaded = store_class(session.session_key)
+    assert loaded.test_cookie_worked() is True
+    loaded.delete_test_cookie()
+    assert loaded.test_cookie_worked() is False
+
+
+def test_test_cookie_async(store_class: Store) -> None:
+    async def scenario() -> None:
+        session = store_class()
+        await session.aset_test_cookie()
+        assert await session.atest_cookie_worked() is True
+        await session.adelete_test_cookie()
+        assert await session.atest_cookie_worked() is False
+
+    async_to_sync(scenario)()
+
+
+def test_session_is_empty(store_class: Store) -> None:
+    session = store_class()
+    assert session.is_empty()
+    session["a"] = 1
+    assert not session.is_empty()
+    session.save()
+    assert not store_class(session.session_key).is_empty()
+
+
 # -- save and load ------------------------------------------------------------
 
 
