@@ -19,7 +19,9 @@ from asgiref.sync import async_to_sync
 from django.conf import settings as django_settings
 from django.core.checks import run_checks
 from django.core.management import call_command
+from django.db import connection
 from django.test import AsyncClient, Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_sessionguard.keys import hash_key
@@ -450,3 +452,62 @@ def test_touch_inside_the_interval_writes_nothing(
     with django_assert_num_queries(0), cache_calls() as calls:
         assert loaded.touch() is False
     assert calls == []
+
+
+def test_asgi_authenticated_read_costs_the_same(
+    cached_db: str, user: Any, costs: Any
+) -> None:
+    client = AsyncClientAt(IP, CHROME)
+
+    async def log_in_async() -> None:
+        response = await client.post("/login/", {"username": "alice", "password": "pw"})
+        assert response.status_code == 302
+
+    async_to_sync(log_in_async)()
+    with costs(sql=1, cache=["get_many"], redis={"mget": 1}) as seen:
+        response = async_to_sync(client.get)("/async-read/")
+    assert response.json() == {"user": "alice", "counter": None}
+    assert is_user_select(seen["sql"][0])
+    with costs(sql=2, cache=["get_many", "set"], redis={"mget": 1, "set": 1}):
+        response = async_to_sync(client.get)("/async-write/", {"value": 8})
+    assert response.json() == {"user": "alice", "counter": 8}
+
+
+def test_new_session_costs_one_insert_and_one_cache_set(
+    cached_db: str, client: Client, cache_calls: Any, request: pytest.FixtureRequest
+) -> None:
+    redis_commands = request.getfixturevalue("redis_commands") if uses_redis() else None
+    with (
+        CaptureQueriesContext(connection) as queries,
+        cache_calls() as calls,
+        redis_commands() if redis_commands else nullcontext({}) as commands,
+    ):
+        client.get("/write/?value=1")
+    writes = [
+        query["sql"].split(" ", 1)[0]
+        for query in queries.captured_queries
+        if '"sessionguard_session"' in query["sql"]
+    ]
+    assert writes == ["INSERT"]
+    assert calls == ["set"]
+    if redis_commands:
+        assert dict(commands) == {"set": 1}
+
+
+def test_a_save_identical_to_the_last_writes_nothing(
+    engine: str, store_class: Any, django_assert_num_queries: Any, cache_calls: Any
+) -> None:
+    session = store_class()
+    session["a"] = 1
+    session.save()
+    session.mark_saved()
+    with django_assert_num_queries(0), cache_calls() as calls:
+        session.save()
+        async_to_sync(session.asave)()
+    assert calls == []
+    session["a"] = 2
+    with django_assert_num_queries(1), cache_calls() as calls:
+        session.save()
+    expected = ["set"] if engine == CACHED_DB else []
+    assert calls == expected
+    assert store_class(session.session_key)["a"] == 2

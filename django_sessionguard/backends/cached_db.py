@@ -159,6 +159,14 @@ class SessionStore(SessionGuardStore):
     # -- save --------------------------------------------------------------
 
     def save(self, must_create: bool = False) -> None:
+        # The cache is written once per database write: a new session is
+        # written (and cached) by create(), and a save identical to the last
+        # one (see mark_saved()) writes neither.
+        if self.session_key is None:
+            return self.create()
+        data = self._get_session(no_load=must_create)
+        if not must_create and self._unchanged_since_save(data):
+            return None
         super().save(must_create)
         try:
             self._cache.set(
@@ -166,8 +174,15 @@ class SessionStore(SessionGuardStore):
             )
         except Exception:
             logger.exception("Error saving the session to the cache.")
+        return None
 
     async def asave(self, must_create: bool = False) -> None:
+        """See :meth:`save`."""
+        if self.session_key is None:
+            return await self.acreate()
+        data = await self._aget_session(no_load=must_create)
+        if not must_create and self._unchanged_since_save(data):
+            return None
         await super().asave(must_create)
         try:
             await self._cache.aset(
@@ -177,6 +192,7 @@ class SessionStore(SessionGuardStore):
             )
         except Exception:
             logger.exception("Error saving the session to the cache.")
+        return None
 
     # -- activity ----------------------------------------------------------
 
