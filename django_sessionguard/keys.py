@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TypeGuard
 
 #: Django's keys are 32 characters of ``[a-z0-9]``; 64 leaves room for others.
 _VALID_KEY = re.compile(r"[a-z0-9]{32,64}")
@@ -17,7 +18,7 @@ KEY_HASH_LENGTH = 64
 REFERENCE_LENGTH = 32
 
 
-def is_well_formed(session_key: object) -> bool:
+def is_well_formed(session_key: object) -> TypeGuard[str]:
     """Whether ``session_key`` has the shape of a key this app could have issued."""
     return (
         isinstance(session_key, str) and _VALID_KEY.fullmatch(session_key) is not None

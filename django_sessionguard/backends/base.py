@@ -290,13 +290,11 @@ class SessionGuardStore(DjangoDBStore):
     def exists(self, session_key: str | None) -> bool:
         if not is_well_formed(session_key):
             return False
-        assert session_key is not None
         return self.model.objects.filter(key_hash=hash_key(session_key)).exists()
 
     async def aexists(self, session_key: str | None) -> bool:
         if not is_well_formed(session_key):
             return False
-        assert session_key is not None
         return await self.model.objects.filter(key_hash=hash_key(session_key)).aexists()
 
     # -- save --------------------------------------------------------------
@@ -466,7 +464,6 @@ class SessionGuardStore(DjangoDBStore):
             session_key = self.session_key
         if not is_well_formed(session_key):
             return
-        assert session_key is not None
         key_hash = hash_key(session_key)
         self.model.objects.filter(key_hash=key_hash).delete_rows()
         self.evict_cached([key_hash])
@@ -476,7 +473,6 @@ class SessionGuardStore(DjangoDBStore):
             session_key = self.session_key
         if not is_well_formed(session_key):
             return
-        assert session_key is not None
         key_hash = hash_key(session_key)
         await sync_to_async(self.model.objects.filter(key_hash=key_hash).delete_rows)()
         await self.aevict_cached([key_hash])

@@ -143,7 +143,6 @@ class SessionStore(SessionGuardStore):
     def exists(self, session_key: str | None) -> bool:
         if not is_well_formed(session_key):
             return False
-        assert session_key is not None
         if self.data_cache_key(hash_key(session_key)) in self._cache:
             return True
         return super().exists(session_key)
@@ -151,7 +150,6 @@ class SessionStore(SessionGuardStore):
     async def aexists(self, session_key: str | None) -> bool:
         if not is_well_formed(session_key):
             return False
-        assert session_key is not None
         if await self._cache.ahas_key(self.data_cache_key(hash_key(session_key))):
             return True
         return await super().aexists(session_key)
