@@ -218,3 +218,34 @@ def check_session_cookie(**kwargs: Any) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+@register(Tags.compatibility)
+def check_idle_warning(**kwargs: Any) -> list[CheckMessage]:
+    """``SESSIONGUARD_IDLE_WARNING_BEFORE``: a duration under the idle timeout."""
+    try:
+        before = conf.IDLE_WARNING_BEFORE
+    except ValueError as exc:
+        return [
+            Error(
+                str(exc),
+                hint="Use a non-negative number of seconds or a datetime.timedelta.",
+                id="django_sessionguard.E020",
+            )
+        ]
+    try:
+        idle = conf.IDLE_TIMEOUT
+    except ValueError:
+        return []  # reported with the timeouts
+    if isinstance(idle, int) and before >= idle:
+        return [
+            Warning(
+                f"SESSIONGUARD_IDLE_WARNING_BEFORE ({before} s) is not shorter than "
+                f"the idle timeout ({idle} s): the sign-out warning would show as "
+                "soon as a page loads.",
+                hint="Warn well before the deadline, e.g. 60 seconds before a "
+                "15-minute idle timeout.",
+                id="django_sessionguard.W020",
+            )
+        ]
+    return []

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "UA_CHANGE": "revoke",
     "PASSIVE_PATHS": (),
     "EVENT_RETENTION": timedelta(days=365),
+    "IDLE_WARNING_BEFORE": 60,
 }
 
 #: NIST SP 800-63B rev 4 reauthentication limits: (absolute, idle) in seconds.
@@ -181,6 +182,16 @@ class SessionGuardSettings:
             self._get("EVENT_RETENTION"),
             "SESSIONGUARD_EVENT_RETENTION",
             allow_none=True,
+        )
+
+    @property
+    def IDLE_WARNING_BEFORE(self) -> int:
+        """Seconds before the idle deadline that the sign-out warning shows."""
+        return (
+            seconds(
+                self._get("IDLE_WARNING_BEFORE"), "SESSIONGUARD_IDLE_WARNING_BEFORE"
+            )
+            or 0
         )
 
 

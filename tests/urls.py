@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tests import views
+from tests import idle_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -15,4 +15,11 @@ urlpatterns = [
     path("async-write/", views.async_write, name="async-write"),
     path("anon/", views.anon, name="anon"),
     path("admin/", admin.site.urls),
+    path("idle-page/", idle_views.idle_page, name="idle-page"),
+    path(
+        "idle-page/no-warning/",
+        idle_views.idle_page,
+        {"with_warning": False},
+        name="idle-page-plain",
+    ),
 ]

@@ -419,14 +419,15 @@ class SessionGuardStore(DjangoDBStore):
 
     # -- activity ----------------------------------------------------------
 
-    def touch(self) -> bool:
+    def touch(self, *, force: bool = False) -> bool:
         """Record activity if due, touching only the activity columns.
 
         Never rewrites session data, so a slow request cannot undo a newer
-        write made by a concurrent one. Returns whether anything was written.
+        write made by a concurrent one. ``force`` writes even when not due
+        (an explicit "stay signed in"). Returns whether anything was written.
         """
         key_hash = self.key_hash
-        if key_hash is None or not self.activity_due():
+        if key_hash is None or not (force or self.activity_due()):
             return False
         now = timezone.now()
         updated = self.model.objects.filter(key_hash=key_hash).update(
@@ -437,10 +438,10 @@ class SessionGuardStore(DjangoDBStore):
             self._cache_activity()
         return bool(updated)
 
-    async def atouch(self) -> bool:
+    async def atouch(self, *, force: bool = False) -> bool:
         """See :meth:`touch`."""
         key_hash = self.key_hash
-        if key_hash is None or not self.activity_due():
+        if key_hash is None or not (force or self.activity_due()):
             return False
         now = timezone.now()
         updated = await self.model.objects.filter(key_hash=key_hash).aupdate(
