@@ -117,6 +117,15 @@ demo: venv
 	@echo "Demo: http://$(DEMO_ADDR)/  (admin: http://$(DEMO_ADDR)/admin/, user demo / password demo)"
 	cd example_project && ../$(PY) manage.py runserver $(DEMO_ADDR)
 
+# -- screenshots ----------------------------------------------------------------
+
+# Regenerates docs/screenshots/devices-{desktop,phone}.png with Playwright and the
+# system Chromium (SESSIONGUARD_CHROMIUM to choose one); fails if none is found.
+.PHONY: screenshots
+screenshots: venv
+	SESSIONGUARD_REQUIRE_SERVICES=1 SESSIONGUARD_TEST_DB=sqlite SESSIONGUARD_TEST_CACHE=locmem \
+	  $(PY) -m pytest tests/browser/screenshots.py -q -p no:cacheprovider
+
 # -- clean ----------------------------------------------------------------------
 
 clean:

@@ -30,6 +30,11 @@ DEFAULTS: dict[str, Any] = {
     "UA_CHANGE": "revoke",
     "PASSIVE_PATHS": (),
     "EVENT_RETENTION": timedelta(days=365),
+    "BASE_TEMPLATE": "django_sessionguard/base.html",
+    "REAUTH_MAX_AGE": 300,
+    "REAUTH_FOR_REVOKE": False,
+    "MASK_IP": False,
+    "GEOIP": False,
     "IDLE_WARNING_BEFORE": 60,
 }
 
@@ -193,6 +198,43 @@ class SessionGuardSettings:
             )
             or 0
         )
+
+    @property
+    def BASE_TEMPLATE(self) -> str:
+        """The template the devices and re-authentication pages extend."""
+        value = self._get("BASE_TEMPLATE")
+        if not isinstance(value, str) or not value:
+            raise ValueError(
+                f"SESSIONGUARD_BASE_TEMPLATE must be a template name, not {value!r}."
+            )
+        return value
+
+    @property
+    def REAUTH_MAX_AGE(self) -> int:
+        """Default age (seconds) after which ``recent_login_required`` asks again."""
+        value = self._get("REAUTH_MAX_AGE")
+        return seconds(value, "SESSIONGUARD_REAUTH_MAX_AGE") or 0
+
+    @property
+    def REAUTH_FOR_REVOKE(self) -> bool:
+        """Whether signing out other devices needs a recent password entry."""
+        return _flag(self._get("REAUTH_FOR_REVOKE"), "REAUTH_FOR_REVOKE")
+
+    @property
+    def MASK_IP(self) -> bool:
+        """Whether the devices page shows IP networks (/24, /48), not addresses."""
+        return _flag(self._get("MASK_IP"), "MASK_IP")
+
+    @property
+    def GEOIP(self) -> bool:
+        """Whether the devices page looks up locations with Django's ``GeoIP2``."""
+        return _flag(self._get("GEOIP"), "GEOIP")
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"SESSIONGUARD_{name} must be True or False, not {value!r}.")
+    return value
 
 
 def _choice(value: Any, choices: tuple[str, ...], name: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from tests import idle_views, views
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("async-write/", views.async_write, name="async-write"),
     path("anon/", views.anon, name="anon"),
     path("admin/", admin.site.urls),
+    path("account/sessions/", include("django_sessionguard.urls")),
     path("idle-page/", idle_views.idle_page, name="idle-page"),
     path(
         "idle-page/no-warning/",
