@@ -133,6 +133,19 @@ class AbstractSession(models.Model):
             os_version=self.os_version,
         )
 
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        """Delete the row and evict its cached copies, so deletion logs out."""
+        from django_sessionguard.backends.base import evict_cached_sessions
+
+        key_hash = self.key_hash
+        result = super().delete(using=using, keep_parents=keep_parents)
+        evict_cached_sessions([key_hash])
+        return result
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+
     @property
     def is_active(self) -> bool:
         return self.expire_date > timezone.now()

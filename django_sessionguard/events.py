@@ -1,18 +1,30 @@
-"""Recording the audit trail: a row, a signal and one structured log line per event."""
+"""Recording the audit trail: a row, a signal and one structured log line per event.
+
+Storing and announcing are separate steps so that code recording events inside
+a transaction (sign-in under the session limit, revocation) can announce them
+only once that transaction has succeeded: a SIEM never hears of an event the
+database rolled back.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:
+    from django_sessionguard.models import SessionEvent
+
 logger = logging.getLogger("django_sessionguard")
+
+#: Characters of the device summary kept on an event.
+DEVICE_MAX_LENGTH = 128
 
 
 class EventKind(models.TextChoices):
@@ -31,6 +43,17 @@ class EventKind(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", _("Password changed")
 
 
+class EndReason(models.TextChoices):
+    """Why the system ended a session, kept as an event's ``detail["reason"]``."""
+
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    USER_DEACTIVATED = "user_deactivated", _("User deactivated")
+    USER_DELETED = "user_deleted", _("User deleted")
+    NOT_VALID_BEFORE = "not_valid_before", _("Started before the cut-off")
+    IP_CHANGED = "ip_changed", _("IP address changed")
+    UA_CHANGED = "ua_changed", _("Browser changed")
+
+
 #: Kinds a security reviewer wants to see first.
 SECURITY_KINDS = (
     EventKind.EVICTED,
@@ -40,6 +63,17 @@ SECURITY_KINDS = (
     EventKind.REVOKED_BY_STAFF,
     EventKind.REVOKED_BY_SYSTEM,
     EventKind.PASSWORD_CHANGED,
+)
+
+#: Kinds that end a session (the row is gone once one is recorded).
+ENDING_KINDS = (
+    EventKind.LOGOUT,
+    EventKind.EXPIRED_IDLE,
+    EventKind.EXPIRED_ABSOLUTE,
+    EventKind.REVOKED_BY_USER,
+    EventKind.REVOKED_BY_STAFF,
+    EventKind.REVOKED_BY_SYSTEM,
+    EventKind.EVICTED,
 )
 
 
@@ -56,8 +90,9 @@ class EventData:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _log(event: Any) -> None:
-    fields = {
+def log_fields(event: SessionEvent) -> dict[str, Any]:
+    """The structured form of an event, as logged (no secrets: references only)."""
+    return {
         "event": event.kind,
         "at": event.timestamp.isoformat(),
         "session": event.session_ref,
@@ -67,19 +102,22 @@ def _log(event: Any) -> None:
         "device": event.device,
         **({"detail": event.detail} if event.detail else {}),
     }
-    # json.dumps escapes control characters, so a hostile User-Agent cannot
-    # forge extra log lines.
+
+
+def _log(event: SessionEvent) -> None:
+    fields = log_fields(event)
+    # json.dumps escapes control characters (and ensure_ascii everything else
+    # unusual), so a hostile User-Agent cannot forge extra log lines.
     logger.info(
         "sessionguard %s",
-        json.dumps(fields, default=str, ensure_ascii=True),
+        json.dumps(fields, default=str, ensure_ascii=True, sort_keys=True),
         extra={"sessionguard_event": fields},
     )
 
 
-def record_events(items: Iterable[EventData]) -> list[Any]:
-    """Store events in one INSERT, then signal and log each."""
+def store_events(items: Iterable[EventData]) -> list[SessionEvent]:
+    """Insert events in one statement, without announcing them yet."""
     from django_sessionguard.models import SessionEvent
-    from django_sessionguard.signals import session_event
 
     now = timezone.now()
     events = [
@@ -90,20 +128,36 @@ def record_events(items: Iterable[EventData]) -> list[Any]:
             user_id=item.user_id,
             actor_id=item.actor_id,
             ip_address=item.ip_address,
-            device=item.device[:128],
+            device=item.device[:DEVICE_MAX_LENGTH],
             detail=item.detail,
         )
         for item in items
     ]
-    if not events:
-        return []
-    SessionEvent.objects.bulk_create(events)
-    for event in events:
-        session_event.send(sender=SessionEvent, event=event)
-        _log(event)
+    if len(events) == 1:
+        # One INSERT, without the BEGIN/COMMIT that bulk_create wraps it in.
+        events[0].save(force_insert=True)
+    elif events:
+        SessionEvent.objects.bulk_create(events)
     return events
 
 
-def record_event(kind: str, **fields: Any) -> Any:
-    """Store one event (see :class:`EventData` for the fields)."""
+def announce_events(events: Sequence[SessionEvent]) -> None:
+    """Send :data:`~django_sessionguard.signals.session_event` and log each event."""
+    from django_sessionguard.models import SessionEvent
+    from django_sessionguard.signals import session_event
+
+    for event in events:
+        session_event.send(sender=SessionEvent, event=event)
+        _log(event)
+
+
+def record_events(items: Iterable[EventData]) -> list[SessionEvent]:
+    """Store events in one INSERT, then signal and log each."""
+    events = store_events(items)
+    announce_events(events)
+    return events
+
+
+def record_event(kind: str, **fields: Any) -> SessionEvent:
+    """Store and announce one event (see :class:`EventData` for the fields)."""
     return record_events([EventData(kind=kind, **fields)])[0]

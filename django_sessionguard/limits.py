@@ -1,33 +1,52 @@
 """The concurrent-session limit, enforced atomically at sign-in.
 
-The user's row is locked (``SELECT … FOR UPDATE``) while the new session is
-bound to the user and the others are counted, so simultaneous sign-ins of one
-user on many machines are serialised by the database: with a limit of 3, 20
-parallel sign-ins leave exactly 3 sessions.
+While the new session is bound to the user and the user's other sessions are
+counted, the user's row is locked (``SELECT ... FOR UPDATE``), so simultaneous
+sign-ins of one user in many processes on many machines are serialised by the
+database: with a limit of 3, 20 parallel sign-ins leave exactly 3 sessions.
+Without a limit nothing is locked.
+
+``SESSIONGUARD_LIMIT_POLICY``:
+
+* ``"evict_oldest"``: the sessions least recently active are ended; their
+  owners are told why on their next request;
+* ``"deny_new"``: the sign-in fails with :class:`SessionLimitExceeded`; the
+  new session is discarded (nothing half-created). The middleware turns the
+  exception into an answer the login page can show; a login form using
+  :class:`SessionLimitFormMixin` shows the error inline instead.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
+from django.utils.functional import lazy
 
 from django_sessionguard.backends.base import SessionGuardStore, evict_cached_sessions
 from django_sessionguard.conf import conf, resolve_per_user
 from django_sessionguard.devices import parse_user_agent
-from django_sessionguard.events import EventData, EventKind, record_events
-from django_sessionguard.models import Session
-from django_sessionguard.services import device_summary
-
-LIMIT_MESSAGE = _(
-    "You are already signed in on the maximum number of devices. Sign out on "
-    "another device, then try again."
+from django_sessionguard.events import (
+    EventData,
+    EventKind,
+    announce_events,
+    record_events,
+    store_events,
 )
+from django_sessionguard.models import Session
+from django_sessionguard.responses import limit_message
+from django_sessionguard.services import ROW_FIELDS, ending_event, send_sessions_ended
+
+#: The sign-in error, translated when shown.
+LIMIT_MESSAGE = lazy(limit_message, str)()
 
 
 class SessionLimitExceeded(PermissionDenied):
@@ -43,13 +62,33 @@ def max_sessions_for(user: Any) -> int | None:
     return resolve_per_user(conf.MAX_SESSIONS, user, "SESSIONGUARD_MAX_SESSIONS")
 
 
-def _evicted_fields(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "session_ref": row["reference"],
-        "user_id": row["user_id"],
-        "ip_address": row["ip_address"],
-        "device": device_summary(row),
-    }
+def other_live_sessions(
+    user: Any, current_key_hash: str | None, using: str | None = None
+) -> QuerySet[Session]:
+    """``user``'s sessions that count against the limit, besides the current one."""
+    sessions = Session.objects.db_manager(using).for_user(user).active()
+    if current_key_hash is not None:
+        sessions = sessions.exclude(key_hash=current_key_hash)
+    cutoff = conf.NOT_VALID_BEFORE
+    if cutoff is not None:
+        # Already ended by the global cut-off (their rows go on their next
+        # request): they do not take a place.
+        sessions = sessions.filter(
+            authenticated_at__gte=datetime.fromtimestamp(cutoff, tz=UTC)
+        )
+    return sessions
+
+
+def _client_event(
+    kind: str, session: SessionGuardStore, user: Any, reference: str
+) -> EventData:
+    return EventData(
+        kind=kind,
+        session_ref=reference,
+        user_id=user.pk,
+        ip_address=session._client_ip,
+        device=str(parse_user_agent(session._client_user_agent or "")),
+    )
 
 
 def bind_login(request: HttpRequest, user: Any) -> None:
@@ -63,66 +102,54 @@ def bind_login(request: HttpRequest, user: Any) -> None:
     if not isinstance(session, SessionGuardStore):
         return
     limit = max_sessions_for(user)
+    if limit is None:
+        # Nothing to count: the middleware saves the session with the
+        # response, as for any other change.
+        record_events(
+            [_client_event(EventKind.LOGIN, session, user, session.reference or "")]
+        )
+        return
     using = router.db_for_write(Session)
     evicted: list[dict[str, Any]] = []
     try:
         with transaction.atomic(using=using):
-            user_model = get_user_model()
-            # The lock that serialises concurrent sign-ins of this user.
+            # The lock that serialises concurrent sign-ins of this user. It is
+            # taken before the count, and the count is a new statement, so it
+            # sees every session committed by whoever held the lock before.
             list(
-                user_model._default_manager.using(using)
+                get_user_model()
+                ._default_manager.using(using)
                 .select_for_update()
                 .filter(pk=user.pk)
                 .values_list("pk")
             )
+            # Bound to the user before the lock is released, so the next
+            # sign-in counts this session.
             session.save()
             session.mark_saved()
-            current = session.key_hash
-            if limit is not None:
-                others = list(
-                    Session.objects.using(using)
-                    .for_user(user)
-                    .active()
-                    .exclude(key_hash=current)
-                    .order_by("last_activity")
-                    .values(
-                        "key_hash",
-                        "reference",
-                        "user_id",
-                        "ip_address",
-                        "device_type",
-                        "browser",
-                        "browser_version",
-                        "os",
-                        "os_version",
-                    )
-                )
-                excess = len(others) + 1 - limit
-                if excess > 0:
-                    if conf.LIMIT_POLICY == "deny_new":
-                        raise SessionLimitExceeded()
-                    evicted = others[:excess]
-                    Session.objects.using(using).filter(
-                        key_hash__in=[row["key_hash"] for row in evicted]
-                    ).delete_rows()
-            device = str(parse_user_agent(session._client_user_agent or ""))
-            record_events(
+            others = list(
+                other_live_sessions(user, session.key_hash, using)
+                .order_by("last_activity")
+                .values(*ROW_FIELDS)
+            )
+            excess = len(others) + 1 - limit
+            if excess > 0:
+                if conf.LIMIT_POLICY == "deny_new":
+                    raise SessionLimitExceeded()
+                evicted = others[:excess]
+                Session.objects.using(using).filter(
+                    key_hash__in=[row["key_hash"] for row in evicted]
+                ).delete_rows()
+            reference = session.reference or ""
+            events = store_events(
                 [
                     *(
-                        EventData(
-                            kind=EventKind.EVICTED,
-                            detail={"by": session.reference},
-                            **_evicted_fields(row),
+                        ending_event(
+                            row, kind=EventKind.EVICTED, detail={"by": reference}
                         )
                         for row in evicted
                     ),
-                    EventData(
-                        kind=EventKind.LOGIN,
-                        session_ref=session.reference or "",
-                        user_id=user.pk,
-                        ip_address=session._client_ip,
-                        device=device,
-                    ),
+                    _client_event(EventKind.LOGIN, session, user, reference),
                 ]
             )
     except SessionLimitExceeded:
@@ -130,6 +157,9 @@ def bind_login(request: HttpRequest, user: Any) -> None:
         raise
     if evicted:
         evict_cached_sessions(row["key_hash"] for row in evicted)
+    announce_events(events)
+    if evicted:
+        send_sessions_ended(evicted, kind=EventKind.EVICTED, actor=None)
 
 
 def _discard_denied_login(
@@ -138,14 +168,52 @@ def _discard_denied_login(
     reference = session.reference or ""
     session.flush()
     request.user = AnonymousUser()
-    record_events(
-        [
-            EventData(
-                kind=EventKind.LOGIN_DENIED,
-                session_ref=reference,
-                user_id=user.pk,
-                ip_address=session._client_ip,
-                device=str(parse_user_agent(session._client_user_agent or "")),
-            )
-        ]
-    )
+    record_events([_client_event(EventKind.LOGIN_DENIED, session, user, reference)])
+
+
+def would_deny(request: HttpRequest | None, user: Any) -> bool:
+    """Whether signing ``user`` in now would be refused by ``deny_new`` (one query).
+
+    A courtesy check for login forms: the decision that counts is taken under
+    the lock by :func:`bind_login`.
+    """
+    if conf.LIMIT_POLICY != "deny_new":
+        return False
+    limit = max_sessions_for(user)
+    if limit is None:
+        return False
+    session = getattr(request, "session", None)
+    current = session.key_hash if isinstance(session, SessionGuardStore) else None
+    return other_live_sessions(user, current).count() >= limit
+
+
+class SessionLimitFormMixin:
+    """For an ``AuthenticationForm``: a sign-in the limit refuses is a form error.
+
+    ``LoginView`` then renders the error inline, and the refusal is recorded
+    (``login_denied``) without a session ever being created. A sign-in that
+    passes this check but loses a race is still refused by :func:`bind_login`.
+    """
+
+    request: HttpRequest | None
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)  # type: ignore[misc]
+        if would_deny(self.request, user):
+            session = getattr(self.request, "session", None)
+            if isinstance(session, SessionGuardStore):
+                record_events(
+                    [
+                        _client_event(
+                            EventKind.LOGIN_DENIED,
+                            session,
+                            user,
+                            session.reference or "",
+                        )
+                    ]
+                )
+            raise forms.ValidationError(LIMIT_MESSAGE, code="session_limit")
+
+
+class SessionLimitAuthenticationForm(SessionLimitFormMixin, AuthenticationForm):
+    """``AuthenticationForm`` that shows the session-limit error inline."""

@@ -5,11 +5,14 @@ A subclass of :class:`~django.contrib.sessions.middleware.SessionMiddleware`
 It keeps Django's request and response handling and adds, around them:
 
 * binding the client's IP and User-Agent to the store;
-* ending signed-in sessions past their idle or absolute deadline, or whose
-  browser or network changed when policy says so;
-* telling a client whose session was revoked why, once;
+* ending signed-in sessions past their idle or absolute deadline, before the
+  global "not valid before" cut-off, or whose browser or network changed when
+  policy says so - from what came with the session load, no extra I/O;
+* telling a client whose session was revoked or evicted why, once;
 * recording throttled activity after the response (not for passive requests);
 * turning a sign-in refused by the session limit into a clear answer.
+
+Like Django's, it serves sync and async stacks (``MiddlewareMixin``).
 """
 
 from __future__ import annotations
@@ -17,48 +20,70 @@ from __future__ import annotations
 import contextvars
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import resolve_url
 
-from django_sessionguard import lifecycle
+from django_sessionguard import lifecycle, services
 from django_sessionguard.backends.base import SessionGuardStore
 from django_sessionguard.conf import conf
+from django_sessionguard.context_processors import SHOWN_ATTRIBUTE
+from django_sessionguard.devices import parse_user_agent
 from django_sessionguard.events import EventData, EventKind, record_events
 from django_sessionguard.keys import hash_key, is_well_formed, reference_for
 from django_sessionguard.limits import SessionLimitExceeded
 from django_sessionguard.network import get_client_ip
-from django_sessionguard.responses import ended_response, set_ended_cookie
+from django_sessionguard.responses import (
+    ENDED_COOKIE,
+    delete_ended_cookie,
+    ended_message,
+    ended_response,
+    login_denied_response,
+    set_ended_cookie,
+)
 
 logger = logging.getLogger("django_sessionguard")
 
-#: The session of the request being handled (used to keep it on password change).
-current_session: contextvars.ContextVar[SessionGuardStore | None] = (
-    contextvars.ContextVar("sessionguard_current_session", default=None)
+#: The request being handled (receivers use it to keep the session a password
+#: was changed from, and to name the actor of a change).
+current_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
+    "sessionguard_current_request", default=None
 )
 
 #: Events that explain to a returning client why its cookie no longer works.
-ENDING_KINDS = (
+EXPLAINED_KINDS = (
     EventKind.EVICTED,
     EventKind.REVOKED_BY_USER,
     EventKind.REVOKED_BY_STAFF,
     EventKind.REVOKED_BY_SYSTEM,
-    EventKind.PASSWORD_CHANGED,
+    EventKind.EXPIRED_IDLE,
+    EventKind.EXPIRED_ABSOLUTE,
 )
+
+#: ``(kind, timeout, reason)`` of an ending to report on this response.
+Ended = tuple[str, int | None, str]
 
 
 def is_passive(request: HttpRequest) -> bool:
-    """Whether this request does not count as activity."""
+    """Whether this request does not count as activity.
+
+    Passive: a path under ``SESSIONGUARD_PASSIVE_PATHS``, or a view marked
+    with :func:`django_sessionguard.decorators.passive` (or any view, or view
+    class, with ``sessionguard_passive = True``).
+    """
     if getattr(request, "_sessionguard_passive", False):
         return True
-    return (
-        request.path_info.startswith(conf.PASSIVE_PATHS)
-        if conf.PASSIVE_PATHS
-        else False
-    )
+    prefixes = conf.PASSIVE_PATHS
+    return bool(prefixes) and request.path_info.startswith(prefixes)
+
+
+def _is_login_page(request: HttpRequest) -> bool:
+    return urlsplit(resolve_url(settings.LOGIN_URL)).path == request.path
 
 
 class SessionGuardMiddleware(SessionMiddleware):
@@ -73,7 +98,7 @@ class SessionGuardMiddleware(SessionMiddleware):
             ip_address=get_client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT"),
         )
-        current_session.set(session)
+        current_request.set(request)
         if session.session_key is None:
             return None
         return self.enforce_policy(request, session)
@@ -87,35 +112,51 @@ class SessionGuardMiddleware(SessionMiddleware):
         if session.session_key is None:
             self._explain_dead_cookie(request, cookie_key)
             return None
+        if not lifecycle.is_signed_in(session):
+            return None
 
         def load_user() -> Any:
+            # Cached where AuthenticationMiddleware looks, so it is loaded once.
             if not hasattr(request, "_cached_user"):
                 request._cached_user = get_user(request)  # type: ignore[attr-defined]
             return request._cached_user  # type: ignore[attr-defined]
 
-        expired = lifecycle.expired_kind(session, load_user)
-        if expired is not None:
-            kind, timeout = expired
-            self.end_current(session, kind)
-            return ended_response(request, kind, timeout)
-        if session.get("_auth_user_id") is None:
-            return None
+        ending = lifecycle.ending_for(session, load_user)
+        if ending is not None:
+            detail = {"timeout": ending.timeout} if ending.timeout else None
+            services.end_current_session(
+                session, ending.kind, reason=ending.reason, detail=detail
+            )
+            return self._ended(request, (ending.kind, ending.timeout, ending.reason))
         for kind, detail in lifecycle.context_changes(session):
-            action = lifecycle.change_action(kind)
             self._record(session, kind, detail)
-            if action == "revoke":
-                self.end_current(session, EventKind.REVOKED_BY_SYSTEM, reason=kind)
-                return ended_response(request, kind, None)
+            if lifecycle.change_action(kind) == "revoke":
+                services.end_current_session(
+                    session, EventKind.REVOKED_BY_SYSTEM, reason=kind
+                )
+                return self._ended(request, (EventKind.REVOKED_BY_SYSTEM, None, kind))
+            # Recorded once: the new address or browser is written with this
+            # response, even by a passive request.
+            request._sessionguard_context_changed = True  # type: ignore[attr-defined]
         return None
 
-    def _record(
-        self,
-        session: SessionGuardStore,
-        kind: str,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        from django_sessionguard.devices import parse_user_agent
+    def _ended(self, request: HttpRequest, ended: Ended) -> HttpResponse | None:
+        """The answer to a request whose session was just ended."""
+        if _is_login_page(request):
+            # Already where the user must go: show the page (or take the
+            # sign-in it posts), anonymous, and tell it why (see
+            # context_processors.signed_out_reason).
+            self._report(request, ended)
+            return None
+        return ended_response(request, *ended)
 
+    def _report(self, request: HttpRequest, ended: Ended) -> None:
+        request._sessionguard_ended = ended  # type: ignore[attr-defined]
+        request._sessionguard_ended_message = ended_message(*ended)  # type: ignore[attr-defined]
+
+    def _record(
+        self, session: SessionGuardStore, kind: str, detail: dict[str, Any]
+    ) -> None:
         record_events(
             [
                 EventData(
@@ -124,47 +165,60 @@ class SessionGuardMiddleware(SessionMiddleware):
                     user_id=session._user_id(session._get_session()),
                     ip_address=session._client_ip,
                     device=str(parse_user_agent(session._client_user_agent or "")),
-                    detail=detail or {},
+                    detail=detail,
                 )
             ]
         )
 
-    def end_current(
-        self, session: SessionGuardStore, kind: str, reason: str = ""
-    ) -> None:
-        """End the request's own session: row and cache gone, event recorded."""
-        self._record(session, kind, {"reason": reason} if reason else None)
-        session.flush()
-
     def _explain_dead_cookie(
         self, request: HttpRequest, cookie_key: str | None
     ) -> None:
-        """A well-formed cookie that names no session: find out why, once."""
+        """A well-formed cookie that names no session: find out why, once.
+
+        The cookie is deleted with this response (the session is empty), so
+        this costs one indexed query per ended session, not per request.
+        """
         if not is_well_formed(cookie_key):
             return
         from django_sessionguard.models import SessionEvent
 
-        assert cookie_key is not None
-        reference = reference_for(hash_key(cookie_key))
-        kind = (
-            SessionEvent.objects.filter(session_ref=reference, kind__in=ENDING_KINDS)
-            .values_list("kind", flat=True)
+        assert cookie_key is not None  # noqa: S101 (narrowing for mypy)
+        found = (
+            SessionEvent.objects.filter(
+                session_ref=reference_for(hash_key(cookie_key)),
+                kind__in=EXPLAINED_KINDS,
+            )
+            .values_list("kind", "detail")
             .first()
         )
-        if kind is not None:
-            request._sessionguard_ended = kind  # type: ignore[attr-defined]
+        if found is None:
+            return
+        kind, detail = found
+        detail = detail if isinstance(detail, dict) else {}
+        timeout = detail.get("timeout")
+        self._report(
+            request,
+            (
+                kind,
+                timeout if isinstance(timeout, int) else None,
+                str(detail.get("reason", "")),
+            ),
+        )
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
     ) -> None:
-        if getattr(view_func, "sessionguard_passive", False):
+        view_class = getattr(view_func, "view_class", None)
+        if getattr(view_func, "sessionguard_passive", False) or getattr(
+            view_class, "sessionguard_passive", False
+        ):
             request._sessionguard_passive = True  # type: ignore[attr-defined]
 
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
         if isinstance(exception, SessionLimitExceeded):
-            return ended_response(request, EventKind.LOGIN_DENIED, None)
+            return login_denied_response(request)
         return None
 
     def process_response(
@@ -173,13 +227,36 @@ class SessionGuardMiddleware(SessionMiddleware):
         response = super().process_response(request, response)
         session = getattr(request, "session", None)
         if isinstance(session, SessionGuardStore):
-            ended = getattr(request, "_sessionguard_ended", None)
-            if ended and settings.SESSION_COOKIE_NAME in request.COOKIES:
-                set_ended_cookie(response, ended, None)  # type: ignore[arg-type]
-            if response.status_code < 500 and not is_passive(request):
+            self._update_ended_cookie(request, response, session)
+            if response.status_code < 500 and (
+                not is_passive(request)
+                or getattr(request, "_sessionguard_context_changed", False)
+            ):
                 self.record_activity(session)
-        current_session.set(None)
+        current_request.set(None)
         return response
+
+    def _update_ended_cookie(
+        self,
+        request: HttpRequest,
+        response: HttpResponseBase,
+        session: SessionGuardStore,
+    ) -> None:
+        """Set the reason cookie for an ending found here; drop it once used."""
+        if ENDED_COOKIE in response.cookies:
+            return
+        ended: Ended | None = getattr(request, "_sessionguard_ended", None)
+        shown = getattr(request, SHOWN_ATTRIBUTE, False)
+        if ended is not None and not shown:
+            set_ended_cookie(response, *ended)
+            return
+        if ENDED_COOKIE not in request.COOKIES:
+            return
+        signed_in = hasattr(session, "_session_cache") and lifecycle.is_signed_in(
+            session
+        )
+        if shown or signed_in:
+            delete_ended_cookie(response)
 
     def record_activity(self, session: SessionGuardStore) -> None:
         """Write last-activity if due; a database error never fails the request."""

@@ -11,7 +11,7 @@ from django.db.models.signals import post_save, pre_delete
 from django.http import HttpRequest
 
 from django_sessionguard.backends.base import AUTH_AT_KEY, SessionGuardStore
-from django_sessionguard.events import EventKind, record_event
+from django_sessionguard.events import EndReason, EventKind, record_event
 
 
 def on_login(
@@ -21,6 +21,8 @@ def on_login(
     session = getattr(request, "session", None)
     if session is None:
         return
+    # Signing in (again) restarts both clocks: the absolute timeout counts
+    # from here, and the idle timeout from the later of this and activity.
     session[AUTH_AT_KEY] = time.time()
     if isinstance(session, SessionGuardStore) and request is not None:
         from django_sessionguard.limits import bind_login
@@ -46,31 +48,65 @@ def on_logout(
     )
 
 
-def on_user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    """A new password ends the user's other sessions; deactivation ends all."""
+def _acting_request() -> HttpRequest | None:
+    from django_sessionguard.middleware import current_request
+
+    return current_request.get()
+
+
+def _actor_of(request: HttpRequest | None) -> Any:
+    """The signed-in user of the request being handled, if any (no query)."""
+    if request is None:
+        return None
+    session = getattr(request, "session", None)
+    if not isinstance(session, SessionGuardStore) or session.session_key is None:
+        return None
+    user = getattr(request, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user
+
+
+def on_user_saved(
+    sender: Any,
+    instance: Any,
+    created: bool,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    """A new password ends the user's other sessions; deactivation ends all.
+
+    The session the password was changed from (the user's own request) stays;
+    Django's ``update_session_auth_hash`` keeps it signed in. A reset, a
+    change made by staff or in the shell ends every session.
+    """
     if created:
         return
+    if update_fields is not None and not update_fields & {"password", "is_active"}:
+        return
     from django_sessionguard import services
-    from django_sessionguard.middleware import current_session
 
+    request = _acting_request()
+    actor = _actor_of(request)
     if not getattr(instance, "is_active", True):
-        services.revoke_all_sessions(instance, reason="user_deactivated")
+        services.revoke_all_sessions(
+            instance, actor=actor, reason=EndReason.USER_DEACTIVATED
+        )
         return
     if getattr(instance, "_password", None) is None:
         return
-    session = current_session.get()
     keep = None
-    if session is not None and session._user_id(session._get_session()) == instance.pk:
-        keep = session.reference
-    actor = instance if keep else None
+    if actor is not None and actor.pk == instance.pk:
+        keep = request.session.reference  # type: ignore[union-attr]
     record_event(
         EventKind.PASSWORD_CHANGED,
         user_id=instance.pk,
         actor_id=getattr(actor, "pk", None),
         session_ref=keep or "",
+        ip_address=getattr(request.session, "_client_ip", None) if actor else None,
     )
     services.revoke_other_sessions(
-        instance, keep, actor=actor, kind=EventKind.PASSWORD_CHANGED
+        instance, keep, actor=actor, reason=EndReason.PASSWORD_CHANGED
     )
 
 
@@ -78,7 +114,9 @@ def on_user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     """Deleting a user ends their sessions everywhere, cache included."""
     from django_sessionguard import services
 
-    services.revoke_all_sessions(instance, reason="user_deleted")
+    services.revoke_all_sessions(
+        instance, actor=_actor_of(_acting_request()), reason=EndReason.USER_DELETED
+    )
 
 
 def connect() -> None:

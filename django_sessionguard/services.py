@@ -4,22 +4,46 @@ Views, admin actions, management commands, receivers and the middleware all
 call these functions, so every ending is recorded the same way: the row and
 every cached copy are removed, an audit event names the actor and the reason,
 and :data:`~django_sessionguard.signals.sessions_ended` is sent.
+
+Public API (documented in ``docs/api.md``):
+
+* :func:`revoke_session` - end one session of a user, by its public reference;
+* :func:`revoke_other_sessions` - end all of a user's sessions but one;
+* :func:`revoke_all_sessions` - end every session of a user;
+* :func:`revoke_sessions_before` - a per-user "not valid before": end every
+  session of a user that signed in before an instant;
+* :func:`end_sessions` - end any set of sessions (what the others call);
+* :func:`live_sessions` - a user's live sessions.
+
+Each has an ``a``-prefixed async twin. ``actor`` is the user who acted (the
+owner: "revoked by user"; anyone else: "revoked by staff") or ``None`` (the
+system).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db import models, transaction
+from asgiref.sync import sync_to_async
+from django.db import connections, models, transaction
 
-from django_sessionguard.backends.base import evict_cached_sessions
-from django_sessionguard.devices import Device
-from django_sessionguard.events import EventData, EventKind, record_events
+from django_sessionguard.backends.base import SessionGuardStore, evict_cached_sessions
+from django_sessionguard.conf import conf
+from django_sessionguard.devices import Device, parse_user_agent
+from django_sessionguard.events import (
+    EventData,
+    EventKind,
+    announce_events,
+    record_events,
+    store_events,
+)
 from django_sessionguard.models import Session
 from django_sessionguard.signals import sessions_ended
 
-_ROW_FIELDS = (
+#: Columns read from a session row to record its ending.
+ROW_FIELDS = (
     "key_hash",
     "reference",
     "user_id",
@@ -43,6 +67,7 @@ def revocation_kind(actor: Any, owner_id: Any) -> str:
 
 
 def device_summary(row: dict[str, Any]) -> str:
+    """ "Chrome 120 on Windows 10" from a row's parsed columns."""
     return str(
         Device(
             user_agent="",
@@ -55,43 +80,29 @@ def device_summary(row: dict[str, Any]) -> str:
     )
 
 
-def end_sessions(
-    sessions: models.QuerySet[Session] | Iterable[Session],
+def ending_event(
+    row: dict[str, Any],
     *,
-    kind: str | None = None,
-    actor: Any = None,
-    reason: str = "",
-) -> int:
-    """End sessions everywhere and record why. Returns how many were ended.
+    kind: str,
+    actor_id: Any = None,
+    detail: dict[str, Any] | None = None,
+) -> EventData:
+    """The event recording the end of the session described by ``row``."""
+    return EventData(
+        kind=kind,
+        session_ref=row["reference"],
+        user_id=row["user_id"],
+        actor_id=actor_id,
+        ip_address=row["ip_address"],
+        device=device_summary(row),
+        detail=detail or {},
+    )
 
-    ``kind`` defaults to the revocation kind implied by ``actor`` (see
-    :func:`revocation_kind`). Costs a constant number of queries (select,
-    delete, one insert of events) and one cache delete, whatever the count.
-    """
-    if isinstance(sessions, models.QuerySet):
-        queryset = sessions
-    else:
-        queryset = Session.objects.filter(pk__in=[s.pk for s in sessions])
-    with transaction.atomic(using=queryset.db):
-        rows = list(queryset.select_for_update().values(*_ROW_FIELDS))
-        if not rows:
-            return 0
-        Session.objects.filter(pk__in=[row["key_hash"] for row in rows]).delete_rows()
-        actor_id = getattr(actor, "pk", None)
-        detail = {"reason": reason} if reason else {}
-        record_events(
-            EventData(
-                kind=kind or revocation_kind(actor, row["user_id"]),
-                session_ref=row["reference"],
-                user_id=row["user_id"],
-                actor_id=actor_id,
-                ip_address=row["ip_address"],
-                device=device_summary(row),
-                detail=detail,
-            )
-            for row in rows
-        )
-    evict_cached_sessions(row["key_hash"] for row in rows)
+
+def send_sessions_ended(
+    rows: Iterable[dict[str, Any]], *, kind: str | None, actor: Any
+) -> None:
+    """Send :data:`~django_sessionguard.signals.sessions_ended`, once per owner."""
     by_user: dict[Any, list[str]] = {}
     for row in rows:
         by_user.setdefault(row["user_id"], []).append(row["reference"])
@@ -103,6 +114,59 @@ def end_sessions(
             kind=kind or revocation_kind(actor, user_id),
             actor=actor,
         )
+
+
+def _locked(queryset: models.QuerySet[Session]) -> models.QuerySet[Session]:
+    # Lock only the session rows, even when the filter joins other tables
+    # (PostgreSQL refuses FOR UPDATE on the nullable side of an outer join).
+    features = connections[queryset.db].features
+    if features.has_select_for_update_of:
+        return queryset.select_for_update(of=("self",))
+    return queryset.select_for_update()
+
+
+def end_sessions(
+    sessions: models.QuerySet[Session] | Iterable[Session],
+    *,
+    kind: str | None = None,
+    actor: Any = None,
+    reason: str = "",
+) -> int:
+    """End sessions everywhere and record why. Returns how many were ended.
+
+    ``kind`` defaults to the revocation kind implied by ``actor`` (see
+    :func:`revocation_kind`); ``reason`` is kept as the events'
+    ``detail["reason"]``. Costs a constant number of queries whatever the
+    count (lock and read the rows, delete them, insert the events) and one
+    cache ``delete_many`` (a single ``DEL`` on Redis).
+    """
+    if isinstance(sessions, models.QuerySet):
+        queryset = sessions
+    else:
+        queryset = Session.objects.filter(pk__in=[s.pk for s in sessions])
+    actor_id = getattr(actor, "pk", None)
+    detail = {"reason": reason} if reason else {}
+    with transaction.atomic(using=queryset.db):
+        rows = list(_locked(queryset).values(*ROW_FIELDS))
+        if not rows:
+            return 0
+        Session.objects.using(queryset.db).filter(
+            pk__in=[row["key_hash"] for row in rows]
+        ).delete_rows()
+        events = store_events(
+            ending_event(
+                row,
+                kind=kind or revocation_kind(actor, row["user_id"]),
+                actor_id=actor_id,
+                detail=detail,
+            )
+            for row in rows
+        )
+    # The rows are gone for good: now make sure no cached copy outlives them
+    # (this raises rather than leave a usable copy behind).
+    evict_cached_sessions(row["key_hash"] for row in rows)
+    announce_events(events)
+    send_sessions_ended(rows, kind=kind, actor=actor)
     return len(rows)
 
 
@@ -142,6 +206,73 @@ def revoke_all_sessions(
     )
 
 
+def revoke_sessions_before(
+    user: Any, when: datetime, *, actor: Any = None, reason: str = ""
+) -> int:
+    """A per-user "not valid before": end ``user``'s sessions signed in before ``when``.
+
+    Sessions whose sign-in time is unknown count as older. Constant cost, like
+    :func:`end_sessions`. (The global cut-off is the
+    ``SESSIONGUARD_NOT_VALID_BEFORE`` setting, checked at no cost per request.)
+    """
+    sessions = Session.objects.for_user(user).filter(
+        models.Q(authenticated_at__lt=when) | models.Q(authenticated_at__isnull=True)
+    )
+    return end_sessions(sessions, actor=actor, reason=reason)
+
+
 def live_sessions(user: Any) -> models.QuerySet[Session]:
     """``user``'s live sessions, most recently active first (one query)."""
-    return Session.objects.for_user(user).active().order_by("-last_activity")
+    sessions = Session.objects.for_user(user).active()
+    cutoff = conf.NOT_VALID_BEFORE
+    if cutoff is not None:
+        # Ended by the global cut-off; their rows go at their next request.
+        sessions = sessions.filter(
+            authenticated_at__gte=datetime.fromtimestamp(cutoff, tz=UTC)
+        )
+    return sessions.order_by("-last_activity")
+
+
+def end_current_session(
+    session: SessionGuardStore,
+    kind: str,
+    *,
+    reason: str = "",
+    actor: Any = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """End the session a request is using: row and cache gone, event recorded.
+
+    For timeouts and context changes found by the middleware. The store is
+    flushed, so the rest of the request is anonymous.
+    """
+    data = session._get_session()
+    row = {
+        "reference": session.reference or "",
+        "user_id": session._user_id(data),
+    }
+    event_detail = {**(detail or {}), **({"reason": reason} if reason else {})}
+    session.flush()
+    record_events(
+        [
+            EventData(
+                kind=kind,
+                session_ref=row["reference"],
+                user_id=row["user_id"],
+                actor_id=getattr(actor, "pk", None),
+                ip_address=session._client_ip,
+                device=str(parse_user_agent(session._client_user_agent or "")),
+                detail=event_detail,
+            )
+        ]
+    )
+    send_sessions_ended([row], kind=kind, actor=actor)
+
+
+# -- async twins ---------------------------------------------------------------
+
+aend_sessions = sync_to_async(end_sessions)
+arevoke_session = sync_to_async(revoke_session)
+arevoke_other_sessions = sync_to_async(revoke_other_sessions)
+arevoke_all_sessions = sync_to_async(revoke_all_sessions)
+arevoke_sessions_before = sync_to_async(revoke_sessions_before)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-#: Sent for every audit event, after it is recorded.
+#: Sent for every audit event, once it is recorded (and its transaction, if
+#: django-sessionguard opened one, has succeeded).
 #: Arguments: ``sender`` (the SessionEvent class), ``event`` (the SessionEvent).
 session_event = Signal()
 
-#: Sent when sessions are ended by a revocation, an eviction or a timeout.
-#: Arguments: ``sender`` (the Session class), ``user`` (owner or None),
-#: ``references`` (list of public session references), ``kind`` (EventKind value),
-#: ``actor`` (user who acted, or None for the system).
+#: Sent when sessions are ended: revoked, evicted by the session limit, timed
+#: out, or ended by a context change. Not sent for a plain logout.
+#: Arguments: ``sender`` (the Session class), ``user_id`` (the owner's primary
+#: key, or None), ``references`` (list of public session references), ``kind``
+#: (the EventKind value recorded for them), ``actor`` (the user who acted, or
+#: None when the system did).
 sessions_ended = Signal()
