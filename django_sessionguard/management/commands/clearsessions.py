@@ -1,7 +1,11 @@
 """``manage.py clearsessions``: purge expired sessions, in batches, with progress.
 
 Django's own command lives in ``django.contrib.sessions``, which projects using
-this app do not install; this one keeps the familiar name working.
+this app do not install; this one keeps the familiar name (and cron lines)
+working. With one of our engines, expired rows go in batches of
+``--batch-size``: each batch is one short ``DELETE`` of known primary keys, so
+memory stays flat and no statement holds locks on the whole table. Any other
+engine is asked to ``clear_expired()``, as Django's command does.
 """
 
 from __future__ import annotations
@@ -11,41 +15,83 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from django_sessionguard.backends.base import SessionGuardStore
+from django_sessionguard.management.commands._arguments import (
+    add_batch_size,
+    batch_size,
+)
+from django_sessionguard.progress import Progress
 
 
 class Command(BaseCommand):
-    help = "Delete expired sessions (in batches, so the table is never locked long)."
+    help = (
+        "Delete expired sessions: in batches (so the table is never locked long) "
+        "with one of django-sessionguard's engines, otherwise as Django does."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=None,
-            help="Rows deleted per statement (default: the engine's, 1000).",
-        )
+        # None: the engine's own batch size (SessionStore.clear_expired_batch_size).
+        add_batch_size(parser, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        size = batch_size(options)
+        verbosity: int = options["verbosity"]
         store_class = import_module(settings.SESSION_ENGINE).SessionStore
-        if not issubclass(store_class, SessionGuardStore):
-            try:
-                store_class.clear_expired()
-            except NotImplementedError:
-                raise CommandError(
-                    f"Session engine {settings.SESSION_ENGINE!r} doesn't support "
-                    "clearing expired sessions."
-                ) from None
+        if not (
+            isinstance(store_class, type) and issubclass(store_class, SessionGuardStore)
+        ):
+            self._clear_other_engine(store_class, size, verbosity)
             return
-        batch_size = options["batch_size"]
-        if batch_size is not None and batch_size < 1:
-            raise CommandError("--batch-size must be a positive number.")
+        progress = Progress.for_command(
+            self.stdout,
+            _("Deleting expired sessions"),
+            self._count_expired(store_class)
+            if Progress.wanted(self.stdout, verbosity)
+            else None,
+            verbosity,
+        )
         total = 0
-        for deleted in store_class.iter_clear_expired(batch_size):
+        for deleted in store_class.iter_clear_expired(size):
             total += deleted
-            if options["verbosity"] >= 2:
+            progress.advance(deleted)
+            if verbosity >= 2:
                 self.stdout.write(
-                    f"Deleted {deleted} expired sessions ({total} so far)."
+                    _("Deleted %(count)d expired sessions (%(total)d so far).")
+                    % {"count": deleted, "total": total}
                 )
-        if options["verbosity"] >= 1:
-            self.stdout.write(f"Deleted {total} expired sessions.")
+        progress.finish()
+        if verbosity >= 1:
+            self.stdout.write(
+                _("Deleted %(total)d expired sessions.") % {"total": total}
+            )
+
+    @staticmethod
+    def _count_expired(store_class: type[SessionGuardStore]) -> int:
+        # Only for the progress bar's total; served by the expiry index.
+        model = store_class.get_model_class()
+        return model.objects.filter(expire_date__lt=timezone.now()).count()
+
+    def _clear_other_engine(
+        self, store_class: Any, size: int | None, verbosity: int
+    ) -> None:
+        if size is not None and verbosity >= 1:
+            self.stderr.write(
+                _(
+                    "--batch-size applies to django-sessionguard's engines only; "
+                    "%(engine)s clears expired sessions its own way."
+                )
+                % {"engine": settings.SESSION_ENGINE}
+            )
+        try:
+            store_class.clear_expired()
+        except NotImplementedError:
+            raise CommandError(
+                _(
+                    "Session engine '%(engine)s' doesn't support clearing expired "
+                    "sessions."
+                )
+                % {"engine": settings.SESSION_ENGINE}
+            ) from None
