@@ -80,6 +80,9 @@
     }
     if (shown && !warn) hide();
     if (shown && time) time.textContent = fmt(Math.max(0, Math.ceil(i - t)));
+    // The next moment that matters, if it falls before the next 1 s tick.
+    var next = (shown || i > a ? Math.min(i, a) : i - warnBefore) - t;
+    if (next > 0 && next < 1) setTimeout(tick, next * 1000 + 20);
   }
 
   function show() {
