@@ -138,6 +138,22 @@ def test_raw_session_keys_never_reach_the_page(
             assert hash_key(secret) not in html  # nor what is stored at rest
 
 
+def test_device_fields_from_the_user_agent_are_escaped(
+    desktop: SignedIn, user: Any
+) -> None:
+    # Browser and OS names come from a header any client controls.
+    _, reference = start_session(user, user_agent=IPHONE_SAFARI)
+    Session.objects.filter(reference=reference).update(
+        browser='"><img src=x onerror=alert(1)>', os="<b>OS</b>"
+    )
+
+    html = desktop.client.get(LIST).content.decode()
+
+    assert "<img" not in html
+    assert "<b>" not in html
+    assert 'aria-label="Sign out &quot;&gt;&lt;img src=x' in html
+
+
 @pytest.mark.parametrize(
     ("engine", "queries"),
     [

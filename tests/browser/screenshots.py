@@ -1,6 +1,6 @@
 """Regenerate the devices-page screenshots in ``docs/screenshots/``.
 
-Run with ``make screenshots`` (or ``python -m tests.browser.screenshots``).
+Run with ``make screenshots`` (or ``pytest tests/browser/screenshots.py``).
 Not collected by the normal test run (the file name does not start with
 ``test_``); it is a pytest module so it gets the same live server, database
 and browser fixtures as the browser tests.
@@ -12,7 +12,6 @@ the documentation ranges (RFC 5737 / RFC 3849) through a trusted proxy header.
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -80,7 +79,3 @@ def test_screenshot(
 
     OUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUT / name), full_page=True, animations="disabled")
-
-
-if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider", *sys.argv[1:]]))
