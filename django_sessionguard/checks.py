@@ -5,6 +5,7 @@ Ids are stable and documented in ``docs/checks.md``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -249,3 +250,80 @@ def check_idle_warning(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _looser_than_profile(name: str) -> CheckMessage | None:
+    profile = conf.PROFILE
+    if profile is None or not conf.is_set(name):
+        return None
+    preset = conf.profile_timeout(name)
+    value = getattr(conf, name)
+    if isinstance(value, str) or preset is None:
+        return None  # a per-user callable, or nothing to compare with
+    if value is not None and value <= preset:
+        return None
+    shown = "None (disabled)" if value is None else f"{value} s"
+    return Warning(
+        f"SESSIONGUARD_{name} is {shown}, looser than the {preset} s that "
+        f"SESSIONGUARD_PROFILE = {profile!r} asks for.",
+        hint=f"Remove SESSIONGUARD_{name} to use the profile's value, set it to "
+        f"{preset} or less, or choose another profile.",
+        id="django_sessionguard.W021",
+    )
+
+
+@register(Tags.compatibility)
+def check_lifecycle_policy(**kwargs: Any) -> list[CheckMessage]:
+    """Timeouts that contradict the chosen profile or the activity interval, and
+    the global "not valid before" cut-off."""
+    messages: list[CheckMessage] = []
+    try:
+        for name in (
+            "PROFILE",
+            "IDLE_TIMEOUT",
+            "ABSOLUTE_TIMEOUT",
+            "ACTIVITY_INTERVAL",
+        ):
+            getattr(conf, name)
+    except ValueError:
+        pass  # reported by check_settings (E001, E006)
+    else:
+        for name in ("IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"):
+            looser = _looser_than_profile(name)
+            if looser is not None:
+                messages.append(looser)
+        idle, interval = conf.IDLE_TIMEOUT, conf.ACTIVITY_INTERVAL
+        if isinstance(idle, int) and idle < 2 * interval:
+            messages.append(
+                Warning(
+                    f"SESSIONGUARD_IDLE_TIMEOUT ({idle} s) is shorter than twice "
+                    f"SESSIONGUARD_ACTIVITY_INTERVAL ({interval} s). Activity is "
+                    "recorded at most once per interval, so a user who keeps "
+                    "working can be signed out as idle.",
+                    hint="Lower SESSIONGUARD_ACTIVITY_INTERVAL to at most half the "
+                    "idle timeout, or raise the idle timeout.",
+                    id="django_sessionguard.W022",
+                )
+            )
+    try:
+        cutoff = conf.NOT_VALID_BEFORE
+    except ValueError as exc:
+        messages.append(
+            Error(
+                str(exc),
+                hint='Use an aware datetime or a string such as "2026-01-31T12:00Z".',
+                id="django_sessionguard.E021",
+            )
+        )
+    else:
+        if cutoff is not None and cutoff > time.time():
+            messages.append(
+                Warning(
+                    "SESSIONGUARD_NOT_VALID_BEFORE is in the future: every "
+                    "sign-in until then is ended on its next request.",
+                    hint="Set it to the moment from which sessions are trusted, "
+                    "usually now.",
+                    id="django_sessionguard.W023",
+                )
+            )
+    return messages

@@ -8,13 +8,18 @@ few non-trivial values is cached on the raw value. Invalid values raise
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
+
+logger = logging.getLogger("django_sessionguard")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -30,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "UA_CHANGE": "revoke",
     "PASSIVE_PATHS": (),
     "EVENT_RETENTION": timedelta(days=365),
+    "NOT_VALID_BEFORE": None,
     "BASE_TEMPLATE": "django_sessionguard/base.html",
     "REAUTH_MAX_AGE": 300,
     "REAUTH_FOR_REVOKE": False,
@@ -48,7 +54,9 @@ LIMIT_POLICIES = ("evict_oldest", "deny_new")
 CHANGE_ACTIONS = ("ignore", "log", "revoke")
 
 
-def seconds(value: Any, name: str, *, allow_none: bool = False) -> int | None:
+def seconds(
+    value: Any, name: str, *, allow_none: bool = False, positive: bool = False
+) -> int | None:
     """Normalise an int/float number of seconds or a ``timedelta`` to int seconds."""
     if value is None and allow_none:
         return None
@@ -58,6 +66,8 @@ def seconds(value: Any, name: str, *, allow_none: bool = False) -> int | None:
         raise ValueError(
             f"{name} must be a number of seconds or a timedelta, not {value!r}."
         )
+    if positive and value < 1:
+        raise ValueError(f"{name} must be at least one second, got {value!r}.")
     if value < 0:
         raise ValueError(f"{name} must not be negative, got {value!r}.")
     return int(value)
@@ -82,6 +92,10 @@ class SessionGuardSettings:
 
     def _get(self, name: str) -> Any:
         return getattr(django_settings, f"SESSIONGUARD_{name}", DEFAULTS[name])
+
+    def is_set(self, name: str) -> bool:
+        """Whether the project sets ``SESSIONGUARD_<name>`` itself (even to None)."""
+        return hasattr(django_settings, f"SESSIONGUARD_{name}")
 
     @property
     def ACTIVITY_INTERVAL(self) -> int:
@@ -116,27 +130,41 @@ class SessionGuardSettings:
             )
         return value  # type: ignore[no-any-return]
 
-    def _timeout(self, name: str, profile_index: int) -> int | str | None:
+    def profile_timeout(self, name: str) -> int | None:
+        """The chosen PROFILE's value for ``IDLE_TIMEOUT`` / ``ABSOLUTE_TIMEOUT``."""
+        profile = self.PROFILE
+        if profile is None or name not in ("IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"):
+            return None
+        absolute, idle = PROFILES[profile]
+        return idle if name == "IDLE_TIMEOUT" else absolute
+
+    def _timeout(self, name: str) -> int | str | None:
+        # A value the project sets (None included: "disabled") wins over the
+        # profile; the profile only fills in what is left unset.
+        if not self.is_set(name):
+            return self.profile_timeout(name)
         raw = self._get(name)
-        if raw is None:
-            profile = self.PROFILE
-            return PROFILES[profile][profile_index] if profile else None
         if isinstance(raw, str):
             return _callable_path(raw, f"SESSIONGUARD_{name}")
-        return seconds(raw, f"SESSIONGUARD_{name}", allow_none=True)
+        return seconds(raw, f"SESSIONGUARD_{name}", allow_none=True, positive=True)
 
     @property
     def IDLE_TIMEOUT(self) -> int | str | None:
         """Seconds without activity after which a signed-in session ends.
 
-        An int, or the dotted path of a callable ``(user) -> seconds|None``.
+        An int or ``timedelta``, ``None`` (no idle timeout), or the dotted path
+        of a callable ``(user) -> seconds|timedelta|None``. Unset: the
+        PROFILE's value.
         """
-        return self._timeout("IDLE_TIMEOUT", 1)
+        return self._timeout("IDLE_TIMEOUT")
 
     @property
     def ABSOLUTE_TIMEOUT(self) -> int | str | None:
-        """Seconds after authentication after which a session ends, whatever happens."""
-        return self._timeout("ABSOLUTE_TIMEOUT", 0)
+        """Seconds after authentication after which a session ends, whatever happens.
+
+        Same forms as :attr:`IDLE_TIMEOUT`.
+        """
+        return self._timeout("ABSOLUTE_TIMEOUT")
 
     @property
     def MAX_SESSIONS(self) -> int | str | None:
@@ -182,12 +210,23 @@ class SessionGuardSettings:
 
     @property
     def EVENT_RETENTION(self) -> int | None:
-        """Seconds audit events are kept by ``sessionguard_purge_events``."""
+        """Seconds ``sessionguard_purge_events`` keeps audit events (None: forever)."""
         return seconds(
             self._get("EVENT_RETENTION"),
             "SESSIONGUARD_EVENT_RETENTION",
             allow_none=True,
+            positive=True,
         )
+
+    @property
+    def NOT_VALID_BEFORE(self) -> float | None:
+        """Signed-in sessions authenticated before this instant end (epoch seconds).
+
+        Set as an aware ``datetime`` or an ISO 8601 string with a UTC offset.
+        Checking it costs nothing per request: it is compared with the
+        authentication time that comes with the session.
+        """
+        return _instant(self._get("NOT_VALID_BEFORE"), "SESSIONGUARD_NOT_VALID_BEFORE")
 
     @property
     def IDLE_WARNING_BEFORE(self) -> int:
@@ -256,12 +295,50 @@ def _callable_path(value: str, name: str) -> str:
     return value
 
 
+@lru_cache(maxsize=8)
+def _parse_instant(raw: str) -> datetime | None:
+    return parse_datetime(raw)
+
+
+def _instant(raw: Any, name: str) -> float | None:
+    if raw is None:
+        return None
+    value = _parse_instant(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, datetime):
+        raise ValueError(
+            f"{name} must be an aware datetime or an ISO 8601 string, not {raw!r}."
+        )
+    if timezone.is_naive(value):
+        raise ValueError(
+            f"{name} must include a timezone (an aware datetime or a UTC offset), "
+            f"got {raw!r}."
+        )
+    return value.timestamp()
+
+
 def resolve_per_user(value: int | str | None, user: Any, name: str) -> int | None:
-    """Apply a per-user setting: call the configured callable, normalise the result."""
+    """Apply a per-user setting: call the configured callable, normalise the result.
+
+    Start-up checks cannot see what a callable returns, so a bad return value
+    is logged and replaced by the PROFILE's value (None without a profile)
+    rather than failing the request.
+    """
     if not isinstance(value, str):
         return value
     func: Callable[[Any], Any] = import_string(value)
-    return seconds(func(user), name, allow_none=True)
+    result = func(user)
+    try:
+        return seconds(
+            result, name, allow_none=True, positive=name != "SESSIONGUARD_MAX_SESSIONS"
+        )
+    except ValueError:
+        logger.error(
+            "%s callable %s returned %r; using the default instead.",
+            name,
+            value,
+            result,
+        )
+        return conf.profile_timeout(name.removeprefix("SESSIONGUARD_"))
 
 
 conf = SessionGuardSettings()

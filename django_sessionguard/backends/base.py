@@ -305,9 +305,14 @@ class SessionGuardStore(DjangoDBStore):
         using = router.db_for_write(self.model, instance=obj)
         if must_create:
             try:
-                # A savepoint, so a key collision cannot break an outer
-                # transaction.
-                with transaction.atomic(using=using):
+                if transaction.get_connection(using).in_atomic_block:
+                    # A savepoint, so a key collision cannot break the outer
+                    # transaction.
+                    with transaction.atomic(using=using):
+                        obj.save(force_insert=True, using=using)
+                else:
+                    # Autocommit: a failed INSERT breaks nothing, and the
+                    # BEGIN/COMMIT pair would cost two round trips at sign-in.
                     obj.save(force_insert=True, using=using)
             except IntegrityError:
                 raise CreateError from None
