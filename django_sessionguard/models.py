@@ -25,6 +25,10 @@ class Session(AbstractSession):
                 fields=["user", "expire_date"], name="sessionguard_user_live_idx"
             ),
             models.Index(fields=["expire_date"], name="sessionguard_expiry_idx"),
+            # The admin: its list is ordered by last activity (and its date
+            # hierarchy spans it); search finds an IP address or network.
+            models.Index(fields=["last_activity"], name="sessionguard_activity_idx"),
+            models.Index(fields=["ip_address"], name="sessionguard_ip_idx"),
         ]
         permissions = [("revoke_session", _("Can revoke sessions"))]
 
@@ -75,6 +79,7 @@ class SessionEvent(models.Model):
                 fields=["kind", "timestamp"], name="sessionguard_event_kind_idx"
             ),
             models.Index(fields=["session_ref"], name="sessionguard_event_ref_idx"),
+            models.Index(fields=["ip_address"], name="sessionguard_event_ip_idx"),
         ]
 
     def __str__(self) -> str:

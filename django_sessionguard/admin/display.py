@@ -1,0 +1,69 @@
+"""Small HTML fragments shared by the admin pages (escaped with ``format_html``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.contrib.auth import get_user_model
+from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from django_sessionguard.devices import DeviceType
+from django_sessionguard.templatetags.sessionguard import sessionguard_ago
+
+
+def time_html(value: datetime | None) -> str | None:
+    """ "5 minutes ago", with the exact time as a tooltip and machine-readable."""
+    if value is None:
+        return None
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        formats.date_format(timezone.localtime(value), "DATETIME_FORMAT"),
+        sessionguard_ago(value),
+    )
+
+
+def device_html(obj: Any) -> str:
+    """A device-type badge and "Chrome 120 on Windows 10"."""
+    device_type = obj.device_type or DeviceType.OTHER
+    try:
+        label = DeviceType(device_type).label
+    except ValueError:
+        label = DeviceType.OTHER.label
+    return format_html(
+        '<span class="sg-badge sg-badge--{}">{}</span> {}',
+        device_type,
+        label,
+        str(obj.device),
+    )
+
+
+def status_html(active: bool) -> str:
+    if active:
+        return format_html(
+            '<span class="sg-status sg-status--active">{}</span>', _("Active")
+        )
+    return format_html(
+        '<span class="sg-status sg-status--expired">{}</span>', _("Expired")
+    )
+
+
+def user_admin_url(site: admin.AdminSite, user_id: Any) -> str | None:
+    """The user's change page in ``site``, if the user model is registered there."""
+    opts = get_user_model()._meta
+    if not site.is_registered(get_user_model()):
+        return None
+    try:
+        return reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change",
+            args=(quote(user_id),),
+            current_app=site.name,
+        )
+    except NoReverseMatch:
+        return None
