@@ -239,3 +239,20 @@ def test_bar_geometry() -> None:
     assert all(bar.y + bar.height == chart.baseline for bar in chart.bars)
     assert [tick.label for tick in chart.y_ticks] == ["0", "5", "10"]
     assert chart.total == 15
+
+
+def test_every_link_leads_to_a_filtered_list(scene: dict[str, Any]) -> None:
+    client = scene["client"]
+    html = client.get(DASHBOARD).content.decode()
+    main = html[html.index('<div id="content-main"') :]
+    links = set(re.findall(r'href="(/admin/[^"]+)"', main))
+    assert len(links) >= 8
+    for link in sorted(links):
+        response = client.get(link.replace("&amp;", "&"))
+        assert response.status_code == 200, link  # not the "?e=1" redirect
+    security = next(link for link in links if "kind__in" in link)
+    shown = client.get(security.replace("&amp;", "&")).context["cl"].result_list
+    assert {event.kind for event in shown} == {"evicted", "revoked_staff"}
+    alice = next(link for link in links if f"user={scene['alice'].pk}" in link)
+    sessions = client.get(alice.replace("&amp;", "&")).context["cl"].result_list
+    assert {session.user_id for session in sessions} == {scene["alice"].pk}

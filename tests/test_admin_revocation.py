@@ -299,3 +299,19 @@ def test_revoke_all_of_an_unknown_user_is_404(revoker_client: Client) -> None:
     for user_id in ("999999", "not-a-pk"):
         url = revoke_user_url(type("U", (), {"pk": user_id})())
         assert revoker_client.get(url).status_code == 404
+
+
+def test_revoke_users_on_anonymous_sessions_ends_just_those(
+    revoker_client: Client, browsers: dict[str, SignedIn]
+) -> None:
+    visitor = Client(HTTP_USER_AGENT=UBUNTU_FIREFOX, REMOTE_ADDR="198.51.100.99")
+    visitor.get("/write/?value=7")
+    reference = Session.objects.get(user=None, ip_address="198.51.100.99").reference
+    html = revoker_client.post(
+        SESSIONS, action_post("revoke_users", [reference])
+    ).content.decode()
+    assert "This anonymous session will end now." in html
+    assert "198.51.100.99" in html
+    revoker_client.post(SESSIONS, confirm_post("revoke_users", [reference]))
+    assert visitor.get("/read/").json()["counter"] is None
+    assert alive(browsers["alice_pc"], browsers["bob_linux"]) == ["alice", "bob"]

@@ -139,27 +139,32 @@ def revoke_users(
         .order_by()
     )
     user_count = get_user_model()._default_manager.filter(pk__in=user_ids).count()
+    chosen = listed_sessions(Session.objects.filter(pk__in=selected))
+    sessions_text = ngettext("%(n)d session", "%(n)d sessions", count) % {"n": count}
+    if user_count:
+        question = ngettext(
+            "Every session of this user will end now (%(sessions)s).",
+            "Every session of these %(count)d users will end now (%(sessions)s).",
+            user_count,
+        ) % {"count": user_count, "sessions": sessions_text}
+    else:
+        question = ngettext(
+            "This anonymous session will end now.",
+            "These %(count)d anonymous sessions will end now.",
+            count,
+        ) % {"count": count}
     return action_confirmation(
         modeladmin,
         request,
         action="revoke_users",
         title=_("Revoke all sessions of these users"),
-        question=ngettext(
-            "Every session of this user will end now (%(sessions)s).",
-            "Every session of these %(count)d users will end now (%(sessions)s).",
-            user_count,
-        )
-        % {
-            "count": user_count,
-            "sessions": ngettext("%(n)d session", "%(n)d sessions", count)
-            % {"n": count},
-        },
+        question=question,
         users=[(user, per_user.get(user.pk, 0)) for user in users],
         user_count=user_count,
-        sessions=[],
+        sessions=[] if user_count else chosen,
         count=count,
         form=form,
-        selected_sessions=listed_sessions(Session.objects.filter(pk__in=selected)),
+        selected_sessions=chosen,
     )
 
 
