@@ -1,8 +1,11 @@
 """Every ``SESSIONGUARD_*`` setting, read lazily with its typed default.
 
-Values are read on each access so ``override_settings`` works; parsing of the
-few non-trivial values is cached on the raw value. Invalid values raise
-``ValueError`` here and are reported at start-up by :mod:`checks`.
+Each value is read and validated on first access, then kept until a
+``SESSIONGUARD_*`` setting changes (Django's ``setting_changed`` signal, which
+``override_settings`` and pytest-django's ``settings`` fixture send), so the
+request path does not re-validate settings on every request. Invalid values
+raise ``ValueError`` here (and again on each access: errors are not kept) and
+are reported at start-up by :mod:`checks`.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import ipaddress
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.core.signals import setting_changed
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
@@ -90,6 +94,11 @@ def _parse_networks(raw: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 class SessionGuardSettings:
     """Typed accessors for the ``SESSIONGUARD_*`` settings."""
 
+    def reset(self) -> None:
+        """Forget every kept value (done when a ``SESSIONGUARD_*`` setting changes)."""
+        # The values live in the instance dict, where cached_property keeps them.
+        self.__dict__.clear()
+
     def _get(self, name: str) -> Any:
         return getattr(django_settings, f"SESSIONGUARD_{name}", DEFAULTS[name])
 
@@ -97,7 +106,7 @@ class SessionGuardSettings:
         """Whether the project sets ``SESSIONGUARD_<name>`` itself (even to None)."""
         return hasattr(django_settings, f"SESSIONGUARD_{name}")
 
-    @property
+    @cached_property
     def ACTIVITY_INTERVAL(self) -> int:
         """Seconds between two writes of a session's last-activity time."""
         value = seconds(
@@ -106,7 +115,7 @@ class SessionGuardSettings:
         assert value is not None
         return value
 
-    @property
+    @cached_property
     def TRUSTED_PROXIES(self) -> tuple[IPNetwork, ...]:
         """Networks whose forwarding headers are believed."""
         raw = self._get("TRUSTED_PROXIES")
@@ -119,7 +128,7 @@ class SessionGuardSettings:
             raise ValueError("SESSIONGUARD_TRUSTED_PROXIES entries must be strings.")
         return _parse_networks(tuple(raw))
 
-    @property
+    @cached_property
     def PROFILE(self) -> str | None:
         """A NIST SP 800-63B assurance level preset: "AAL1", "AAL2", "AAL3"."""
         value = self._get("PROFILE")
@@ -148,7 +157,7 @@ class SessionGuardSettings:
             return _callable_path(raw, f"SESSIONGUARD_{name}")
         return seconds(raw, f"SESSIONGUARD_{name}", allow_none=True, positive=True)
 
-    @property
+    @cached_property
     def IDLE_TIMEOUT(self) -> int | str | None:
         """Seconds without activity after which a signed-in session ends.
 
@@ -158,7 +167,7 @@ class SessionGuardSettings:
         """
         return self._timeout("IDLE_TIMEOUT")
 
-    @property
+    @cached_property
     def ABSOLUTE_TIMEOUT(self) -> int | str | None:
         """Seconds after authentication after which a session ends, whatever happens.
 
@@ -166,7 +175,7 @@ class SessionGuardSettings:
         """
         return self._timeout("ABSOLUTE_TIMEOUT")
 
-    @property
+    @cached_property
     def MAX_SESSIONS(self) -> int | str | None:
         """Concurrent sessions a user may have, or a callable path ``(user) -> int|None``."""
         raw = self._get("MAX_SESSIONS")
@@ -181,22 +190,22 @@ class SessionGuardSettings:
             )
         return raw
 
-    @property
+    @cached_property
     def LIMIT_POLICY(self) -> str:
         """What a sign-in over the limit does: "evict_oldest" or "deny_new"."""
         return _choice(self._get("LIMIT_POLICY"), LIMIT_POLICIES, "LIMIT_POLICY")
 
-    @property
+    @cached_property
     def IP_CHANGE(self) -> str:
         """What an IP change inside a session does: "ignore", "log" or "revoke"."""
         return _choice(self._get("IP_CHANGE"), CHANGE_ACTIONS, "IP_CHANGE")
 
-    @property
+    @cached_property
     def UA_CHANGE(self) -> str:
         """What a browser/OS/device change inside a session does."""
         return _choice(self._get("UA_CHANGE"), CHANGE_ACTIONS, "UA_CHANGE")
 
-    @property
+    @cached_property
     def PASSIVE_PATHS(self) -> tuple[str, ...]:
         """Path prefixes whose requests do not count as activity."""
         raw = self._get("PASSIVE_PATHS")
@@ -208,7 +217,7 @@ class SessionGuardSettings:
             raise ValueError("SESSIONGUARD_PASSIVE_PATHS entries must start with '/'.")
         return tuple(raw)
 
-    @property
+    @cached_property
     def EVENT_RETENTION(self) -> int | None:
         """Seconds ``sessionguard_purge_events`` keeps audit events (None: forever)."""
         return seconds(
@@ -218,7 +227,7 @@ class SessionGuardSettings:
             positive=True,
         )
 
-    @property
+    @cached_property
     def NOT_VALID_BEFORE(self) -> float | None:
         """Signed-in sessions authenticated before this instant end (epoch seconds).
 
@@ -228,7 +237,7 @@ class SessionGuardSettings:
         """
         return _instant(self._get("NOT_VALID_BEFORE"), "SESSIONGUARD_NOT_VALID_BEFORE")
 
-    @property
+    @cached_property
     def IDLE_WARNING_BEFORE(self) -> int:
         """Seconds before the idle deadline that the sign-out warning shows."""
         return (
@@ -238,7 +247,7 @@ class SessionGuardSettings:
             or 0
         )
 
-    @property
+    @cached_property
     def BASE_TEMPLATE(self) -> str:
         """The template the devices and re-authentication pages extend."""
         value = self._get("BASE_TEMPLATE")
@@ -248,23 +257,23 @@ class SessionGuardSettings:
             )
         return value
 
-    @property
+    @cached_property
     def REAUTH_MAX_AGE(self) -> int:
         """Default age (seconds) after which ``recent_login_required`` asks again."""
         value = self._get("REAUTH_MAX_AGE")
         return seconds(value, "SESSIONGUARD_REAUTH_MAX_AGE") or 0
 
-    @property
+    @cached_property
     def REAUTH_FOR_REVOKE(self) -> bool:
         """Whether signing out other devices needs a recent password entry."""
         return _flag(self._get("REAUTH_FOR_REVOKE"), "REAUTH_FOR_REVOKE")
 
-    @property
+    @cached_property
     def MASK_IP(self) -> bool:
         """Whether the devices page shows IP networks (/24, /48), not addresses."""
         return _flag(self._get("MASK_IP"), "MASK_IP")
 
-    @property
+    @cached_property
     def GEOIP(self) -> bool:
         """Whether the devices page looks up locations with Django's ``GeoIP2``."""
         return _flag(self._get("GEOIP"), "GEOIP")
@@ -342,3 +351,11 @@ def resolve_per_user(value: int | str | None, user: Any, name: str) -> int | Non
 
 
 conf = SessionGuardSettings()
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("SESSIONGUARD_"):
+        conf.reset()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="sessionguard.conf")

@@ -46,6 +46,8 @@ def clean_user_agent(raw: str | bytes | None) -> str:
     if isinstance(raw, bytes):
         raw = raw.decode("latin-1")
     text = raw[:USER_AGENT_MAX_LENGTH]
+    if text.isprintable():  # the usual case, checked in C on every request
+        return text.strip()
     # Control characters (CR, LF, NUL...) never reach the database or logs.
     return "".join(ch if ch.isprintable() else "\ufffd" for ch in text).strip()
 

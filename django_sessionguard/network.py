@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from django.http import HttpRequest
 
@@ -13,6 +14,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: Longest header value we are willing to look at; anything past it is ignored.
 MAX_HEADER_LENGTH = 4096
+#: Longest ``REMOTE_ADDR`` whose parsed form is remembered (bounds the cache).
+MAX_CACHED_PEER_LENGTH = 64
 
 
 def _is_port_suffix(value: str) -> bool:
@@ -98,9 +101,19 @@ def resolve_client_ip(
     return str(address)
 
 
+@lru_cache(maxsize=1024)
+def _peer_ip(remote_addr: str) -> str | None:
+    """``resolve_client_ip(remote_addr, (), ())``, remembered per peer address."""
+    return resolve_client_ip(remote_addr, (), ())
+
+
 def get_client_ip(request: HttpRequest) -> str | None:
     """The IP address of the client that sent ``request``, or ``None``."""
     remote_addr = str(request.META.get("REMOTE_ADDR", ""))
     trusted = conf.TRUSTED_PROXIES
-    hops = forwarded_for_hops(request) if trusted else []
-    return resolve_client_ip(remote_addr, hops, trusted)
+    if not trusted:
+        # No proxy to believe: the answer depends on the peer address alone.
+        if len(remote_addr) <= MAX_CACHED_PEER_LENGTH:
+            return _peer_ip(remote_addr)
+        return resolve_client_ip(remote_addr, (), ())
+    return resolve_client_ip(remote_addr, forwarded_for_hops(request), trusted)
