@@ -132,3 +132,13 @@ clean:
 	rm -rf $(VENV) $(VENV_DJ6) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache docs/_build
 	rm -f example_project/db.sqlite3
 	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +
+
+# -- benchmark ------------------------------------------------------------------
+
+# Django's session engines against ours, in one run, on PostgreSQL 127.0.0.1:5432
+# (database sessionguard_bench) and Redis 127.0.0.1:6379 (db 9, flushed); prints
+# the table and rewrites docs/benchmarks.md. BENCH_ARGS=--quick: a smoke run.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: venv
+	$(PY) -m tests.benchmarks $(BENCH_ARGS)
