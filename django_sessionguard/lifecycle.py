@@ -113,6 +113,8 @@ def context_changes(session: SessionGuardStore) -> list[tuple[str, dict[str, Any
     client_ua = session._client_user_agent
     if activity is None or client_ua is None:
         return []
+    if activity.ip_address == session._client_ip and activity.user_agent == client_ua:
+        return []  # the usual case: nothing to parse or compare
     changes: list[tuple[str, dict[str, Any]]] = []
     if (
         conf.IP_CHANGE != "ignore"
@@ -128,6 +130,7 @@ def context_changes(session: SessionGuardStore) -> list[tuple[str, dict[str, Any
     if (
         conf.UA_CHANGE != "ignore"
         and activity.user_agent
+        and activity.user_agent != client_ua
         and user_agent_family(activity.user_agent) != user_agent_family(client_ua)
     ):
         changes.append(

@@ -145,7 +145,14 @@ class SessionGuardStore(DjangoDBStore):
     def key_hash(self) -> str | None:
         """The at-rest name of this session (never the cookie value)."""
         key = self.session_key
-        return hash_key(key) if key else None
+        if not key:
+            return None
+        # Remembered per key: a request asks for it several times.
+        memo = self.__dict__.get("_key_hash_memo")
+        if memo is None or memo[0] != key:
+            memo = (key, hash_key(key))
+            self.__dict__["_key_hash_memo"] = memo
+        return memo[1]
 
     @property
     def reference(self) -> str | None:
@@ -431,8 +438,10 @@ class SessionGuardStore(DjangoDBStore):
         write made by a concurrent one. ``force`` writes even when not due
         (an explicit "stay signed in"). Returns whether anything was written.
         """
+        if not (force or self.activity_due()):
+            return False
         key_hash = self.key_hash
-        if key_hash is None or not (force or self.activity_due()):
+        if key_hash is None:
             return False
         now = timezone.now()
         updated = self.model.objects.filter(key_hash=key_hash).update(
@@ -445,8 +454,10 @@ class SessionGuardStore(DjangoDBStore):
 
     async def atouch(self, *, force: bool = False) -> bool:
         """See :meth:`touch`."""
+        if not (force or self.activity_due()):
+            return False
         key_hash = self.key_hash
-        if key_hash is None or not (force or self.activity_due()):
+        if key_hash is None:
             return False
         now = timezone.now()
         updated = await self.model.objects.filter(key_hash=key_hash).aupdate(

@@ -69,12 +69,16 @@ class SessionStore(SessionGuardStore):
         data, embedded = entry
         if not isinstance(data, dict):
             return None
-        candidates = [
-            Activity.from_cache(embedded),
-            Activity.from_cache(found.get(self.activity_cache_key(key_hash))),
-        ]
-        known = [activity for activity in candidates if activity is not None]
-        self._activity = max(known, key=lambda a: a.last_activity) if known else None
+        activity = Activity.from_cache(embedded)
+        touched = found.get(self.activity_cache_key(key_hash))
+        if touched is not None:
+            # The separate entry is newer whenever a touch wrote it since.
+            newer = Activity.from_cache(touched)
+            if newer is not None and (
+                activity is None or newer.last_activity > activity.last_activity
+            ):
+                activity = newer
+        self._activity = activity
         return data
 
     def _cache_keys(self, key_hash: str) -> list[str]:
