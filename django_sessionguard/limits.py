@@ -152,11 +152,13 @@ def bind_login(request: HttpRequest, user: Any) -> None:
                     _client_event(EventKind.LOGIN, session, user, reference),
                 ]
             )
+            if evicted:
+                # Inside the transaction, as in services.end_sessions: a cache
+                # failure undoes the eviction instead of orphaning a copy.
+                evict_cached_sessions(row["key_hash"] for row in evicted)
     except SessionLimitExceeded:
         _discard_denied_login(request, session, user)
         raise
-    if evicted:
-        evict_cached_sessions(row["key_hash"] for row in evicted)
     announce_events(events)
     if evicted:
         send_sessions_ended(evicted, kind=EventKind.EVICTED, actor=None)

@@ -176,7 +176,8 @@ def ended_response(
     """A 401 JSON body for API clients, else a redirect to login with ``next``."""
     message = ended_message(kind, timeout, reason)
     if wants_json(request):
-        response = _json(401, "session_ended", kind, message)
+        # The most specific cause: "expired_idle", "ua_changed", "evicted"...
+        response = _json(401, "session_ended", reason or kind, message)
     else:
         response = redirect_to_login(request.get_full_path())
     set_ended_cookie(response, kind, timeout, reason)

@@ -139,6 +139,9 @@ def end_sessions(
     ``detail["reason"]``. Costs a constant number of queries whatever the
     count (lock and read the rows, delete them, insert the events) and one
     cache ``delete_many`` (a single ``DEL`` on Redis).
+
+    All or nothing: if the cached copies cannot be evicted the exception
+    propagates, nothing is ended, and calling again retries the whole thing.
     """
     if isinstance(sessions, models.QuerySet):
         queryset = sessions
@@ -162,9 +165,11 @@ def end_sessions(
             )
             for row in rows
         )
-    # The rows are gone for good: now make sure no cached copy outlives them
-    # (this raises rather than leave a usable copy behind).
-    evict_cached_sessions(row["key_hash"] for row in rows)
+        # Last, inside the transaction: if the cache cannot be cleared this
+        # raises, the rows come back, and the revocation can simply be
+        # retried. (After the commit, a failure would leave a usable cached
+        # copy whose key nothing remembers.)
+        evict_cached_sessions(row["key_hash"] for row in rows)
     announce_events(events)
     send_sessions_ended(rows, kind=kind, actor=actor)
     return len(rows)

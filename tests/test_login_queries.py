@@ -1,0 +1,94 @@
+"""What a sign-in costs, with the session limit enforced and events on.
+
+Measured in transactional tests, so the statements are those production
+runs (no test-wrapping savepoints). The bar is Django's own ``cached_db``
+sign-in on Django 5.2: 9 queries (user SELECT, session-key existence SELECT,
+BEGIN/INSERT/COMMIT, last_login UPDATE, BEGIN/UPDATE/COMMIT).
+
+Ours, on SQLite and PostgreSQL alike:
+
+* no limit: 5 - user SELECT, session INSERT, last_login UPDATE, event
+  INSERT, session UPDATE (the middleware's save, carrying the user);
+* limit enforced, under it: 9 - user SELECT, session INSERT, last_login
+  UPDATE, then BEGIN, user row SELECT ... FOR UPDATE, session UPDATE, count
+  of the other sessions, event INSERT, COMMIT (the middleware does not write
+  again);
+* limit enforced, evicting one: 10 - the same plus one DELETE (the evicted
+  session's event goes in the same INSERT);
+* deny_new refusing: 10 - up to the count as above, ROLLBACK, then the
+  discarded session's DELETE and the event INSERT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.lifecycle_support import CACHED_DB, browser, log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sign_in_queries(*, refused: bool = False) -> list[str]:
+    client = browser()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/login/", {"username": "alice", "password": "pw"})
+    assert response.status_code == 302
+    assert (response["Location"] == "/login/") is refused
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def assert_count(queries: list[str], expected: int) -> None:
+    listing = "\n".join(f"  {n}. {sql[:160]}" for n, sql in enumerate(queries, 1))
+    assert len(queries) == expected, (
+        f"{len(queries)} queries on {connection.vendor}, expected {expected}:\n"
+        f"{listing}"
+    )
+
+
+def test_sign_in_without_a_limit(engine: str, user: Any) -> None:
+    assert_count(sign_in_queries(), 5)
+
+
+def test_sign_in_with_the_limit_enforced(engine: str, user: Any, settings: Any) -> None:
+    settings.SESSIONGUARD_MAX_SESSIONS = 3
+    log_in(browser())  # another session exists and is counted
+    queries = sign_in_queries()
+    assert_count(queries, 9)
+    if connection.vendor == "postgresql":
+        assert any(sql.endswith("FOR UPDATE") for sql in queries)
+
+
+def test_sign_in_evicting_the_oldest(engine: str, user: Any, settings: Any) -> None:
+    settings.SESSIONGUARD_MAX_SESSIONS = 1
+    log_in(browser())
+    queries = sign_in_queries()
+    assert_count(queries, 10)
+    assert sum(sql.startswith("DELETE") for sql in queries) == 1
+
+
+def test_sign_in_refused(engine: str, user: Any, settings: Any) -> None:
+    settings.SESSIONGUARD_MAX_SESSIONS = 1
+    settings.SESSIONGUARD_LIMIT_POLICY = "deny_new"
+    log_in(browser())
+    assert_count(sign_in_queries(refused=True), 10)
+
+
+def test_sign_in_cache_calls_with_the_limit_enforced(
+    settings: Any,
+    user: Any,
+    cache_calls: Callable[[], AbstractContextManager[list[str]]],
+) -> None:
+    """cached_db: the new session is cached when created and once more when
+    bound to the user under the lock; the middleware adds nothing."""
+    settings.SESSION_ENGINE = CACHED_DB
+    settings.SESSIONGUARD_MAX_SESSIONS = 3
+    client = browser()
+    with cache_calls() as calls:
+        log_in(client)
+    assert calls == ["set", "set"]

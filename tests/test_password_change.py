@@ -1,0 +1,208 @@
+"""A new password, a deactivation or a deletion ends the user's sessions at once.
+
+Django only invalidates other sessions lazily (the session auth hash stops
+matching on their next request); here they end everywhere immediately, cache
+included, with a reason the signed-out browser is told.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.test import Client
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from django_sessionguard.events import EventKind
+from django_sessionguard.models import Session, SessionEvent
+from tests.lifecycle_support import (
+    browser,
+    cached_entries,
+    key_hash_of,
+    log_in,
+    reference_of,
+    row_exists,
+    signed_out_message,
+    whoami,
+)
+
+PASSWORD_MESSAGE = "You were signed out because your password was changed."
+
+
+@pytest.fixture
+def alice(user: Any) -> Any:
+    return user
+
+
+@pytest.fixture
+def laptop(alice: Any) -> Client:
+    client = browser()
+    log_in(client)
+    return client
+
+
+@pytest.fixture
+def phone(alice: Any) -> Client:
+    client = browser(ip="203.0.113.50")
+    log_in(client)
+    return client
+
+
+def assert_ended(client: Client, key_hash: str) -> Any:
+    assert not row_exists(key_hash)
+    assert cached_entries(key_hash) == []
+    response = client.get("/read/")
+    assert response.json()["user"] is None
+    return response
+
+
+def ended_reasons(kind: str) -> list[str]:
+    return [
+        event.detail.get("reason", "")
+        for event in SessionEvent.objects.filter(kind=kind)
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.lifecycle_urls")
+def test_password_change_keeps_this_session_and_ends_the_others(
+    engine: str, alice: Any, laptop: Client, phone: Client
+) -> None:
+    tablet = browser()
+    log_in(tablet)
+    others = [(phone, key_hash_of(phone)), (tablet, key_hash_of(tablet))]
+    where = reference_of(laptop)
+
+    response = laptop.post(
+        "/password-change/",
+        {
+            "old_password": "pw",
+            "new_password1": "a new password 1",
+            "new_password2": "a new password 1",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/password-change/done/"
+    assert whoami(laptop) == "alice"
+    for client, key_hash in others:
+        assert signed_out_message(assert_ended(client, key_hash)) == PASSWORD_MESSAGE
+    assert Session.objects.filter(user=alice).count() == 1
+    changed = SessionEvent.objects.get(kind=EventKind.PASSWORD_CHANGED)
+    assert (changed.user, changed.actor, changed.session_ref) == (alice, alice, where)
+    revoked = SessionEvent.objects.filter(kind=EventKind.REVOKED_BY_USER)
+    assert revoked.count() == 2
+    assert {event.actor for event in revoked} == {alice}
+    assert ended_reasons(EventKind.REVOKED_BY_USER) == ["password_changed"] * 2
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.lifecycle_urls")
+def test_password_reset_ends_every_session(
+    engine: str, alice: Any, laptop: Client, phone: Client
+) -> None:
+    hashes = [key_hash_of(laptop), key_hash_of(phone)]
+    stranger = browser(ip="192.0.2.1")
+    alice.refresh_from_db()  # the token covers last_login, set by the sign-ins
+    uid = urlsafe_base64_encode(force_bytes(alice.pk))
+    token = default_token_generator.make_token(alice)
+
+    form = stranger.get(f"/reset/{uid}/{token}/")
+    assert form.status_code == 302
+    done = stranger.post(
+        form["Location"],
+        {"new_password1": "reset password 1", "new_password2": "reset password 1"},
+    )
+
+    assert done.status_code == 302
+    assert done["Location"] == "/reset/done/"
+    for client, key_hash in zip([laptop, phone], hashes, strict=True):
+        assert signed_out_message(assert_ended(client, key_hash)) == PASSWORD_MESSAGE
+    assert not Session.objects.filter(user=alice).exists()
+    changed = SessionEvent.objects.get(kind=EventKind.PASSWORD_CHANGED)
+    assert (changed.user, changed.actor, changed.session_ref) == (alice, None, "")
+    assert ended_reasons(EventKind.REVOKED_BY_SYSTEM) == ["password_changed"] * 2
+    log_in(laptop, password="reset password 1")
+
+
+@pytest.mark.django_db
+def test_set_password_in_the_shell_ends_every_session(
+    engine: str, alice: Any, laptop: Client, phone: Client
+) -> None:
+    hashes = [key_hash_of(laptop), key_hash_of(phone)]
+    alice.set_password("shell password")
+    alice.save()
+    for client, key_hash in zip([laptop, phone], hashes, strict=True):
+        assert_ended(client, key_hash)
+
+
+@pytest.mark.django_db
+def test_staff_changing_a_password_ends_all_of_that_users_sessions(
+    engine: str, alice: Any, laptop: Client, django_user_model: Any
+) -> None:
+    django_user_model.objects.create_superuser("root", password="pw")
+    admin = browser()
+    log_in(admin, "root")
+    key_hash = key_hash_of(laptop)
+
+    response = admin.post(
+        f"/admin/auth/user/{alice.pk}/password/",
+        {"password1": "set by staff 1", "password2": "set by staff 1"},
+    )
+
+    assert response.status_code == 302
+    assert_ended(laptop, key_hash)
+    assert whoami(admin) == "root"
+    event = SessionEvent.objects.get(kind=EventKind.REVOKED_BY_STAFF)
+    assert (event.user, event.actor.username) == (alice, "root")
+    assert event.detail == {"reason": "password_changed"}
+
+
+@pytest.mark.django_db
+def test_saving_other_fields_ends_nothing(
+    engine: str, alice: Any, laptop: Client
+) -> None:
+    alice.first_name = "Alice"
+    alice.save()
+    alice.save(update_fields=["last_login"])
+    assert whoami(laptop) == "alice"
+    assert not SessionEvent.objects.filter(
+        kind__in=[EventKind.PASSWORD_CHANGED, EventKind.REVOKED_BY_SYSTEM]
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_deactivating_a_user_ends_every_session(
+    engine: str, alice: Any, laptop: Client, phone: Client
+) -> None:
+    hashes = [key_hash_of(laptop), key_hash_of(phone)]
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    for client, key_hash in zip([laptop, phone], hashes, strict=True):
+        response = assert_ended(client, key_hash)
+        assert signed_out_message(response) == (
+            "You were signed out because your account was deactivated."
+        )
+    assert ended_reasons(EventKind.REVOKED_BY_SYSTEM) == ["user_deactivated"] * 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_user_ends_every_session_cache_included(
+    engine: str, alice: Any, laptop: Client, phone: Client
+) -> None:
+    """Transactional, so PostgreSQL checks the deferred foreign keys at commit
+    (the audit events written while the user is deleted must not dangle)."""
+    hashes = [key_hash_of(laptop), key_hash_of(phone)]
+    references = {reference_of(laptop), reference_of(phone)}
+
+    alice.delete()
+
+    for client, key_hash in zip([laptop, phone], hashes, strict=True):
+        assert_ended(client, key_hash)
+    assert Session.objects.count() == 0
+    events = SessionEvent.objects.filter(kind=EventKind.REVOKED_BY_SYSTEM)
+    assert {event.session_ref for event in events} == references
+    assert {event.user_id for event in events} == {None}  # the user is gone
+    assert ended_reasons(EventKind.REVOKED_BY_SYSTEM) == ["user_deleted"] * 2
