@@ -45,7 +45,7 @@ def absolute_timeout_for(user: Any) -> int | None:
 
 
 def is_signed_in(session: SessionGuardStore) -> bool:
-    return session._get_session().get(USER_ID_KEY) is not None
+    return session.get(USER_ID_KEY) is not None
 
 
 def ending_for(

@@ -27,11 +27,11 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import lazy
 
 from django_sessionguard.backends.base import SessionGuardStore, evict_cached_sessions
+from django_sessionguard.base_session import SessionQuerySet
 from django_sessionguard.conf import conf, resolve_per_user
 from django_sessionguard.devices import parse_user_agent
 from django_sessionguard.events import (
@@ -64,7 +64,7 @@ def max_sessions_for(user: Any) -> int | None:
 
 def other_live_sessions(
     user: Any, current_key_hash: str | None, using: str | None = None
-) -> QuerySet[Session]:
+) -> SessionQuerySet:
     """``user``'s sessions that count against the limit, besides the current one."""
     sessions = Session.objects.db_manager(using).for_user(user).active()
     if current_key_hash is not None:

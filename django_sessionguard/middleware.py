@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY as USER_ID_KEY
 from django.contrib.auth import get_user
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import DatabaseError
@@ -89,7 +90,9 @@ def _is_login_page(request: HttpRequest) -> bool:
 class SessionGuardMiddleware(SessionMiddleware):
     """Use in place of ``django.contrib.sessions.middleware.SessionMiddleware``."""
 
-    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+    def process_request(  # type: ignore[override]
+        self, request: HttpRequest
+    ) -> HttpResponse | None:
         super().process_request(request)
         session = request.session
         if not isinstance(session, SessionGuardStore):
@@ -108,7 +111,7 @@ class SessionGuardMiddleware(SessionMiddleware):
     ) -> HttpResponse | None:
         """End the session here if a deadline passed or policy forbids a change."""
         cookie_key = session.session_key
-        session._get_session()
+        session.get(USER_ID_KEY)  # load it: a dead cookie drops the key
         if session.session_key is None:
             self._explain_dead_cookie(request, cookie_key)
             return None
@@ -162,7 +165,7 @@ class SessionGuardMiddleware(SessionMiddleware):
                 EventData(
                     kind=kind,
                     session_ref=session.reference or "",
-                    user_id=session._user_id(session._get_session()),
+                    user_id=session._user_id(dict(session.items())),
                     ip_address=session._client_ip,
                     device=str(parse_user_agent(session._client_user_agent or "")),
                     detail=detail,
@@ -222,8 +225,8 @@ class SessionGuardMiddleware(SessionMiddleware):
         return None
 
     def process_response(
-        self, request: HttpRequest, response: HttpResponseBase
-    ) -> HttpResponseBase:
+        self, request: HttpRequest, response: HttpResponse
+    ) -> HttpResponse:
         response = super().process_response(request, response)
         session = getattr(request, "session", None)
         if isinstance(session, SessionGuardStore):

@@ -95,15 +95,16 @@ def on_user_saved(
         return
     if getattr(instance, "_password", None) is None:
         return
+    session = getattr(request, "session", None) if actor is not None else None
     keep = None
-    if actor is not None and actor.pk == instance.pk:
-        keep = request.session.reference  # type: ignore[union-attr]
+    if isinstance(session, SessionGuardStore) and actor.pk == instance.pk:
+        keep = session.reference
     record_event(
         EventKind.PASSWORD_CHANGED,
         user_id=instance.pk,
         actor_id=getattr(actor, "pk", None),
         session_ref=keep or "",
-        ip_address=getattr(request.session, "_client_ip", None) if actor else None,
+        ip_address=getattr(session, "_client_ip", None),
     )
     services.revoke_other_sessions(
         instance, keep, actor=actor, reason=EndReason.PASSWORD_CHANGED

@@ -120,7 +120,7 @@ def set_ended_cookie(
         value,
         max_age=ENDED_COOKIE_AGE,
         httponly=True,
-        secure=settings.SESSION_COOKIE_SECURE or None,
+        secure=settings.SESSION_COOKIE_SECURE,
         samesite="Lax",
         path=settings.SESSION_COOKIE_PATH,
     )

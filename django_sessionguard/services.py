@@ -5,7 +5,7 @@ call these functions, so every ending is recorded the same way: the row and
 every cached copy are removed, an audit event names the actor and the reason,
 and :data:`~django_sessionguard.signals.sessions_ended` is sent.
 
-Public API (documented in ``docs/api.md``):
+Public API (documented in ``docs/lifecycle.md``):
 
 * :func:`revoke_session` - end one session of a user, by its public reference;
 * :func:`revoke_other_sessions` - end all of a user's sessions but one;
@@ -30,6 +30,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections, models, transaction
 
 from django_sessionguard.backends.base import SessionGuardStore, evict_cached_sessions
+from django_sessionguard.base_session import SessionQuerySet
 from django_sessionguard.conf import conf
 from django_sessionguard.devices import Device, parse_user_agent
 from django_sessionguard.events import (
@@ -116,7 +117,7 @@ def send_sessions_ended(
         )
 
 
-def _locked(queryset: models.QuerySet[Session]) -> models.QuerySet[Session]:
+def _locked(queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
     # Lock only the session rows, even when the filter joins other tables
     # (PostgreSQL refuses FOR UPDATE on the nullable side of an outer join).
     features = connections[queryset.db].features
@@ -126,7 +127,7 @@ def _locked(queryset: models.QuerySet[Session]) -> models.QuerySet[Session]:
 
 
 def end_sessions(
-    sessions: models.QuerySet[Session] | Iterable[Session],
+    sessions: models.QuerySet[Any] | Iterable[Any],
     *,
     kind: str | None = None,
     actor: Any = None,
@@ -226,7 +227,7 @@ def revoke_sessions_before(
     return end_sessions(sessions, actor=actor, reason=reason)
 
 
-def live_sessions(user: Any) -> models.QuerySet[Session]:
+def live_sessions(user: Any) -> SessionQuerySet:
     """``user``'s live sessions, most recently active first (one query)."""
     sessions = Session.objects.for_user(user).active()
     cutoff = conf.NOT_VALID_BEFORE
@@ -251,10 +252,9 @@ def end_current_session(
     For timeouts and context changes found by the middleware. The store is
     flushed, so the rest of the request is anonymous.
     """
-    data = session._get_session()
     row = {
         "reference": session.reference or "",
-        "user_id": session._user_id(data),
+        "user_id": session._user_id(dict(session.items())),
     }
     event_detail = {**(detail or {}), **({"reason": reason} if reason else {})}
     session.flush()
