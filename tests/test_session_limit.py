@@ -370,7 +370,9 @@ def _run(engine: str, policy: str) -> tuple[list[dict[str, Any]], list[Any]]:
     return logins, users
 
 
-@pytest.mark.parametrize("engine_path", [CACHED_DB, "django_sessionguard.backends.db"])
+# PostgreSQL + Redis through cached_db, as the issue asks; the lock and the
+# count live in limits.bind_login, which both engines share.
+@pytest.mark.parametrize("engine_path", [CACHED_DB])
 @pytest.mark.parametrize("policy", ["evict_oldest", "deny_new"])
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
