@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
 
 
-class SessionQuerySet(models.QuerySet["AbstractSession"]):
+class SessionQuerySet(models.QuerySet[Any]):
+    """Queries over sessions (of :class:`AbstractSession` or a subclass)."""
+
     def active(self, now: datetime | None = None) -> SessionQuerySet:
         """Sessions that have not expired."""
         return self.filter(expire_date__gt=now or timezone.now())
@@ -58,8 +60,9 @@ class SessionQuerySet(models.QuerySet["AbstractSession"]):
         One ``DELETE`` statement, no signals: used by the engines, which evict
         their own cache entries, and by the batched purge of expired rows.
         """
-        using = self._db or router.db_for_write(self.model)
-        return self._raw_delete(using)  # type: ignore[attr-defined,no-any-return]
+        using = getattr(self, "_db", None) or router.db_for_write(self.model)
+        deleted: int = self._raw_delete(using)
+        return deleted
 
     delete_rows.alters_data = True  # type: ignore[attr-defined]
     delete_rows.queryset_only = True  # type: ignore[attr-defined]

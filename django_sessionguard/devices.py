@@ -60,7 +60,7 @@ def _short(value: str | None) -> str:
 
 @lru_cache(maxsize=1024)
 def parse_user_agent(user_agent: str) -> Device:
-    """Parse a cleaned User-Agent string. Cached: each distinct string is parsed once."""
+    """Parse a User-Agent string; cached, so each distinct string is parsed once."""
     user_agent = clean_user_agent(user_agent)
     if not user_agent:
         return Device("", DeviceType.OTHER, "", "", "", "")

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -111,6 +111,19 @@ async def aevict_cached_sessions(key_hashes: Iterable[str]) -> None:
 class SessionGuardStore(DjangoDBStore):
     """Database-backed session store that records who, where and when."""
 
+    if TYPE_CHECKING:
+        # Django's private session API, which django-stubs does not declare.
+        _session: dict[str, Any]
+        model: type[AbstractSession]  # type: ignore[assignment]
+
+        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
+
+        async def _aget_session(self, no_load: bool = False) -> dict[str, Any]: ...
+
+        def _get_or_create_session_key(self) -> str: ...
+
+        async def _aget_or_create_session_key(self) -> str: ...
+
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
         self._client_ip: str | None = None
@@ -121,7 +134,7 @@ class SessionGuardStore(DjangoDBStore):
         self._cycling = False
 
     @classmethod
-    def get_model_class(cls) -> type[AbstractSession]:
+    def get_model_class(cls) -> type[AbstractSession]:  # type: ignore[override]
         from django_sessionguard.models import Session
 
         return Session
@@ -224,11 +237,13 @@ class SessionGuardStore(DjangoDBStore):
         from django.contrib.auth import get_user_model
 
         try:
-            return get_user_model()._meta.pk.to_python(raw)  # type: ignore[union-attr]
+            return get_user_model()._meta.pk.to_python(raw)
         except Exception:
             return None
 
-    def create_model_instance(self, data: dict[str, Any]) -> AbstractSession:
+    def create_model_instance(  # type: ignore[override]
+        self, data: dict[str, Any]
+    ) -> AbstractSession:
         """Build the row for ``data``; activity columns describe the bound client."""
         now = timezone.now()
         user_id = self._user_id(data)
@@ -251,7 +266,9 @@ class SessionGuardStore(DjangoDBStore):
             **self._activity_values(now),
         )
 
-    async def acreate_model_instance(self, data: dict[str, Any]) -> AbstractSession:
+    async def acreate_model_instance(  # type: ignore[override]
+        self, data: dict[str, Any]
+    ) -> AbstractSession:
         """See :meth:`create_model_instance`."""
         if self._session_key is None:
             self._session_key = await self._aget_new_session_key()
