@@ -168,5 +168,6 @@ def test_a_bad_timeout_is_reported_once() -> None:
     ) == ["django_sessionguard.E006"]
 
 
+@pytest.mark.django_db  # Django 6's check command may open the database
 def test_the_test_project_passes_every_check() -> None:
     call_command("check", fail_level="WARNING")
