@@ -112,8 +112,7 @@ class SessionGuardSettings:
         value = seconds(
             self._get("ACTIVITY_INTERVAL"), "SESSIONGUARD_ACTIVITY_INTERVAL"
         )
-        assert value is not None
-        return value
+        return value or 0
 
     @cached_property
     def TRUSTED_PROXIES(self) -> tuple[IPNetwork, ...]:
@@ -177,7 +176,7 @@ class SessionGuardSettings:
 
     @cached_property
     def MAX_SESSIONS(self) -> int | str | None:
-        """Concurrent sessions a user may have, or a callable path ``(user) -> int|None``."""
+        """Sessions a user may have at once (int, or a callable path)."""
         raw = self._get("MAX_SESSIONS")
         if raw is None:
             return None
@@ -211,7 +210,8 @@ class SessionGuardSettings:
         raw = self._get("PASSIVE_PATHS")
         if isinstance(raw, str) or not isinstance(raw, list | tuple):
             raise ValueError(
-                f"SESSIONGUARD_PASSIVE_PATHS must be a list of path prefixes, not {raw!r}."
+                "SESSIONGUARD_PASSIVE_PATHS must be a list of path prefixes, "
+                f"not {raw!r}."
             )
         if not all(isinstance(item, str) and item.startswith("/") for item in raw):
             raise ValueError("SESSIONGUARD_PASSIVE_PATHS entries must start with '/'.")
