@@ -75,19 +75,19 @@ $(VENV_DJ6)/.installed: pyproject.toml
 
 # The browser tests exercise pages, not storage: they run on the SQLite legs of
 # each Django version and are deselected (reported) on the server-database legs.
-SERVER_LEG_ARGS ?= -m "not browser"
+SERVER_LEG_MARK ?= not browser
 
 # One leg: make test-leg LEG_PY=.venv/bin/python DB=sqlite CACHE=locmem
 # pytest's own exit status fails the recipe; that includes 5 (no tests collected).
 test-leg:
 	@echo
 	@echo "=== $$($(LEG_PY) -c 'import django; print("Django", django.get_version())'): SESSIONGUARD_TEST_DB=$(DB) SESSIONGUARD_TEST_CACHE=$(CACHE) ==="
-	SESSIONGUARD_TEST_DB=$(DB) SESSIONGUARD_TEST_CACHE=$(CACHE) $(LEG_PY) -m pytest $(LEG_ARGS) $(PYTEST_ARGS)
+	SESSIONGUARD_TEST_DB=$(DB) SESSIONGUARD_TEST_CACHE=$(CACHE) $(LEG_PY) -m pytest $(if $(MARK),-m "$(MARK)") $(PYTEST_ARGS)
 
 test: venv
 	@$(MAKE) --no-print-directory test-leg LEG_PY=$(PY) DB=sqlite CACHE=locmem
 	@if $(REQUIRED) || $(SERVICES_UP); then \
-	  $(MAKE) --no-print-directory test-leg LEG_PY=$(PY) DB=postgres CACHE=redis LEG_ARGS="$(SERVER_LEG_ARGS)"; \
+	  $(MAKE) --no-print-directory test-leg LEG_PY=$(PY) DB=postgres CACHE=redis MARK="$(SERVER_LEG_MARK)"; \
 	else \
 	  echo; echo "=== SKIPPED Django 5.2 PostgreSQL + Redis leg: 127.0.0.1:5432 / :6379 do not answer ==="; \
 	fi
@@ -95,7 +95,7 @@ test: venv
 	  $(MAKE) --no-print-directory venv-dj6; \
 	  $(MAKE) --no-print-directory test-leg LEG_PY=$(PY_DJ6) DB=sqlite CACHE=locmem; \
 	  if $(REQUIRED) || $(SERVICES_UP); then \
-	    $(MAKE) --no-print-directory test-leg LEG_PY=$(PY_DJ6) DB=postgres CACHE=redis LEG_ARGS="$(SERVER_LEG_ARGS)"; \
+	    $(MAKE) --no-print-directory test-leg LEG_PY=$(PY_DJ6) DB=postgres CACHE=redis MARK="$(SERVER_LEG_MARK)"; \
 	  else \
 	    echo; echo "=== SKIPPED Django 6 PostgreSQL + Redis leg: services do not answer ==="; \
 	  fi; \
