@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_sessionguard.admin.display import user_admin_url
 from django_sessionguard.admin.filters import ActorFilter, UserFilter
+from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.admin.search import search_q
 from django_sessionguard.events import SECURITY_KINDS
 
@@ -136,7 +137,7 @@ class QueryOnlyChangeList(ChangeList):
         self.result_list = []
 
 
-class SessionEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SessionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = [
         "timestamp",
         "kind_column",
@@ -166,19 +167,6 @@ class SessionEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     actions = [export_csv]
     fields = DETAIL_FIELDS
     readonly_fields = DETAIL_FIELDS
-
-    class Media:
-        css = {"all": ["django_sessionguard/admin/admin.css"]}
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Append-only: events are pruned by sessionguard_purge_events, not by hand.
-        return False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str

@@ -41,6 +41,7 @@ from django_sessionguard.admin.filters import (
     StatusFilter,
     UserFilter,
 )
+from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.admin.search import search_q
 from django_sessionguard.models import Session, SessionEvent
 
@@ -80,7 +81,7 @@ class ReferenceChangeList(ChangeList):
         )
 
 
-class SessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = [
         "user_column",
         "device_column",
@@ -131,21 +132,7 @@ class SessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     #: Seconds the dashboard's aggregations are kept in the default cache.
     dashboard_cache_timeout = 60
 
-    class Media:
-        css = {"all": ["django_sessionguard/admin/admin.css"]}
-
     # -- permissions -------------------------------------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Sessions end through revocation (recorded, cache-evicting), never
-        # through the admin's delete.
-        return False
 
     def has_revoke_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """``django_sessionguard.revoke_session`` (actions, buttons, revoke URLs)."""

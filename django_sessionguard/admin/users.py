@@ -26,6 +26,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.models import Session
 from django_sessionguard.services import live_sessions
 
@@ -68,7 +69,7 @@ class SessionListFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
         return [(session, locate(session.ip_address)) for session in self.live_sessions]
 
 
-class SessionInline(admin.TabularInline):  # type: ignore[type-arg]
+class SessionInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
     model = Session
     fk_name = "user"
     formset = SessionListFormSet
@@ -89,15 +90,6 @@ class SessionInline(admin.TabularInline):  # type: ignore[type-arg]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is not None and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class SessionGuardUserAdminMixin:
