@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.utils.encoding import force_bytes
@@ -206,3 +207,47 @@ def test_deleting_a_user_ends_every_session_cache_included(
     assert {event.session_ref for event in events} == references
     assert {event.user_id for event in events} == {None}  # the user is gone
     assert ended_reasons(EventKind.REVOKED_BY_SYSTEM) == ["user_deleted"] * 2
+
+
+class FastPBKDF2PasswordHasher(PBKDF2PasswordHasher):
+    """A preferred hasher cheap enough for tests (one iteration)."""
+
+    iterations = 1
+
+
+@pytest.mark.django_db
+def test_a_password_hash_upgrade_at_sign_in_is_not_a_password_change(
+    engine: str, settings: Any, django_user_model: Any
+) -> None:
+    """Django re-hashes a password with the preferred hasher when its user signs
+    in. The password is the same, so this app ends no session and records no
+    password change. (Django's own session-hash check may still sign the other
+    sessions out on their next request, since the hash it signs changed; that is
+    Django's behaviour and not asserted here.)"""
+    settings.PASSWORD_HASHERS = [
+        "tests.test_password_change.FastPBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    bob = django_user_model.objects.create(
+        username="bob", password=make_password("pw", hasher="md5")
+    )
+    phone = browser(ip="203.0.113.50")
+    phone.force_login(bob)
+    phone_hash = key_hash_of(phone)
+
+    laptop = browser()
+    log_in(laptop, username="bob")
+
+    bob.refresh_from_db()
+    assert bob.password.startswith("pbkdf2_sha256$")  # the upgrade happened
+    assert row_exists(phone_hash)
+    assert Session.objects.filter(user=bob).count() == 2
+    assert not SessionEvent.objects.filter(
+        user=bob,
+        kind__in=[
+            EventKind.PASSWORD_CHANGED,
+            EventKind.REVOKED_BY_USER,
+            EventKind.REVOKED_BY_SYSTEM,
+            EventKind.REVOKED_BY_STAFF,
+        ],
+    ).exists()
