@@ -44,8 +44,15 @@ DEFAULTS: dict[str, Any] = {
     "REAUTH_MAX_AGE": 300,
     "REAUTH_FOR_REVOKE": False,
     "MASK_IP": False,
+    "TRACK_IP": True,
+    "TRACK_USER_AGENT": True,
+    "ANONYMIZE_IP": False,
     "GEOIP": False,
     "IDLE_WARNING_BEFORE": 60,
+    "CLEAR_SITE_DATA": False,
+    "GUESSING_THRESHOLD": 20,
+    "GUESSING_WINDOW": 300,
+    "GUESSING_BLOCK": False,
 }
 
 #: NIST SP 800-63B rev 4 reauthentication limits: (absolute, idle) in seconds.
@@ -55,6 +62,18 @@ PROFILES: dict[str, tuple[int, int | None]] = {
     "AAL3": (12 * 3600, 15 * 60),
 }
 LIMIT_POLICIES = ("evict_oldest", "deny_new")
+#: ``Clear-Site-Data`` directives (W3C Clear Site Data), and what ``True`` means.
+CLEAR_SITE_DATA_DIRECTIVES = (
+    "cache",
+    "cookies",
+    "storage",
+    "executionContexts",
+    "clientHints",
+    "prefetchCache",
+    "prerenderCache",
+    "*",
+)
+CLEAR_SITE_DATA_DEFAULT = ("cache", "cookies", "storage")
 CHANGE_ACTIONS = ("ignore", "log", "revoke")
 
 
@@ -274,9 +293,89 @@ class SessionGuardSettings:
         return _flag(self._get("MASK_IP"), "MASK_IP")
 
     @cached_property
+    def TRACK_IP(self) -> bool:
+        """Whether client IP addresses are stored (False: nowhere, pages show "—")."""
+        return _flag(self._get("TRACK_IP"), "TRACK_IP")
+
+    @cached_property
+    def TRACK_USER_AGENT(self) -> bool:
+        """Whether User-Agents, and the device/browser/OS parsed from them, are stored."""
+        return _flag(self._get("TRACK_USER_AGENT"), "TRACK_USER_AGENT")
+
+    @cached_property
+    def ANONYMIZE_IP(self) -> bool:
+        """Whether only the network of an IP is stored (IPv4 /24, IPv6 /48)."""
+        return _flag(self._get("ANONYMIZE_IP"), "ANONYMIZE_IP")
+
+    @cached_property
+    def client_filter(
+        self,
+    ) -> Callable[[str | None, str], tuple[str | None, str]] | None:
+        """What is kept of a client's ``(ip, user_agent)``; None: all of it.
+
+        Chosen once from ``TRACK_IP``, ``TRACK_USER_AGENT`` and ``ANONYMIZE_IP``
+        (see :mod:`django_sessionguard.privacy`), so binding a request at the
+        defaults costs one attribute read.
+        """
+        from django_sessionguard.privacy import client_filter
+
+        return client_filter(self.TRACK_IP, self.TRACK_USER_AGENT, self.ANONYMIZE_IP)
+
+    @cached_property
     def GEOIP(self) -> bool:
         """Whether the devices page looks up locations with Django's ``GeoIP2``."""
         return _flag(self._get("GEOIP"), "GEOIP")
+
+    @cached_property
+    def CLEAR_SITE_DATA(self) -> tuple[str, ...]:
+        """``Clear-Site-Data`` directives sent when this device signs out (empty: off).
+
+        ``False`` (default), ``True`` (``"cache", "cookies", "storage"``), or a
+        list/tuple of directives.
+        """
+        raw = self._get("CLEAR_SITE_DATA")
+        if raw is False:
+            return ()
+        if raw is True:
+            return CLEAR_SITE_DATA_DEFAULT
+        if (
+            isinstance(raw, str)
+            or not isinstance(raw, list | tuple)
+            or not raw
+            or not all(item in CLEAR_SITE_DATA_DIRECTIVES for item in raw)
+        ):
+            raise ValueError(
+                "SESSIONGUARD_CLEAR_SITE_DATA must be True, False or a non-empty "
+                f"list of directives from {', '.join(CLEAR_SITE_DATA_DIRECTIVES)}; "
+                f"got {raw!r}."
+            )
+        return tuple(dict.fromkeys(raw))
+
+    @cached_property
+    def GUESSING_THRESHOLD(self) -> int | None:
+        """Unknown session keys one client may send per window (None: no detection)."""
+        raw = self._get("GUESSING_THRESHOLD")
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+            raise ValueError(
+                "SESSIONGUARD_GUESSING_THRESHOLD must be a positive int or None, "
+                f"not {raw!r}."
+            )
+        return raw
+
+    @cached_property
+    def GUESSING_WINDOW(self) -> int:
+        """Seconds over which unknown session keys are counted per client."""
+        value = seconds(
+            self._get("GUESSING_WINDOW"), "SESSIONGUARD_GUESSING_WINDOW", positive=True
+        )
+        return value or 1
+
+    @cached_property
+    def GUESSING_BLOCK(self) -> bool:
+        """Whether a client over the threshold gets 429 for the rest of the window."""
+        return _flag(self._get("GUESSING_BLOCK"), "GUESSING_BLOCK")
 
 
 def _flag(value: Any, name: str) -> bool:

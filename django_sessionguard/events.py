@@ -41,6 +41,7 @@ class EventKind(models.TextChoices):
     IP_CHANGED = "ip_changed", _("IP address changed")
     UA_CHANGED = "ua_changed", _("Browser changed")
     PASSWORD_CHANGED = "password_changed", _("Password changed")
+    KEY_GUESSING = "key_guessing", _("Session-key guessing suspected")
 
 
 class EndReason(models.TextChoices):
@@ -63,6 +64,7 @@ SECURITY_KINDS = (
     EventKind.REVOKED_BY_STAFF,
     EventKind.REVOKED_BY_SYSTEM,
     EventKind.PASSWORD_CHANGED,
+    EventKind.KEY_GUESSING,
 )
 
 #: Kinds that end a session (the row is gone once one is recorded).
@@ -116,9 +118,15 @@ def _log(event: SessionEvent) -> None:
 
 
 def store_events(items: Iterable[EventData]) -> list[SessionEvent]:
-    """Insert events in one statement, without announcing them yet."""
-    from django_sessionguard.models import SessionEvent
+    """Insert events in one statement, without announcing them yet.
 
+    IP addresses and device summaries are kept only as far as the privacy
+    settings allow (:func:`django_sessionguard.privacy.filter_events`).
+    """
+    from django_sessionguard.models import SessionEvent
+    from django_sessionguard.privacy import filter_events
+
+    items = filter_events(items)
     now = timezone.now()
     events = [
         SessionEvent(

@@ -30,7 +30,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import resolve_url
 
-from django_sessionguard import lifecycle, services
+from django_sessionguard import guessing, lifecycle, services
 from django_sessionguard.backends.base import SessionGuardStore
 from django_sessionguard.conf import conf
 from django_sessionguard.context_processors import SHOWN_ATTRIBUTE
@@ -47,6 +47,7 @@ from django_sessionguard.responses import (
     login_denied_response,
     set_ended_cookie,
 )
+from django_sessionguard.security_headers import forbid_storing_session_cookie
 
 logger = logging.getLogger("django_sessionguard")
 
@@ -113,8 +114,7 @@ class SessionGuardMiddleware(SessionMiddleware):
         cookie_key = session.session_key
         session.get(USER_ID_KEY)  # load it: a dead cookie drops the key
         if session.session_key is None:
-            self._explain_dead_cookie(request, cookie_key)
-            return None
+            return self._explain_dead_cookie(request, cookie_key)
         if not lifecycle.is_signed_in(session):
             return None
 
@@ -175,14 +175,16 @@ class SessionGuardMiddleware(SessionMiddleware):
 
     def _explain_dead_cookie(
         self, request: HttpRequest, cookie_key: str | None
-    ) -> None:
+    ) -> HttpResponse | None:
         """A well-formed cookie that names no session: find out why, once.
 
         The cookie is deleted with this response (the session is empty), so
-        this costs one indexed query per ended session, not per request.
+        this costs one indexed query per ended session, not per request. A key
+        no event explains counts towards session-key guessing (see
+        :mod:`django_sessionguard.guessing`), which may answer 429.
         """
         if not is_well_formed(cookie_key):
-            return
+            return None
         from django_sessionguard.models import SessionEvent
 
         assert cookie_key is not None  # noqa: S101 (narrowing for mypy)
@@ -195,7 +197,7 @@ class SessionGuardMiddleware(SessionMiddleware):
             .first()
         )
         if found is None:
-            return
+            return guessing.note_unknown_key(request)
         kind, detail = found
         detail = detail if isinstance(detail, dict) else {}
         timeout = detail.get("timeout")
@@ -207,6 +209,7 @@ class SessionGuardMiddleware(SessionMiddleware):
                 str(detail.get("reason", "")),
             ),
         )
+        return None
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
@@ -228,6 +231,7 @@ class SessionGuardMiddleware(SessionMiddleware):
         self, request: HttpRequest, response: HttpResponse
     ) -> HttpResponse:
         response = super().process_response(request, response)
+        forbid_storing_session_cookie(response)
         session = getattr(request, "session", None)
         if isinstance(session, SessionGuardStore):
             self._update_ended_cookie(request, response, session)

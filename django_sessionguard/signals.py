@@ -16,3 +16,11 @@ session_event = Signal()
 #: (the EventKind value recorded for them), ``actor`` (the user who acted, or
 #: None when the system did).
 sessions_ended = Signal()
+
+#: Sent when one client sent more unknown (well-formed) session keys than
+#: ``SESSIONGUARD_GUESSING_THRESHOLD`` within ``SESSIONGUARD_GUESSING_WINDOW``;
+#: once per client and window, after the ``key_guessing`` event is recorded.
+#: Arguments: ``sender`` (the SessionEvent class), ``ip_address`` (the client's
+#: address as the trusted-proxy logic found it, or None), ``count`` (unknown keys
+#: so far in the window), ``window`` (seconds), ``event`` (the SessionEvent).
+key_guessing_detected = Signal()

@@ -19,7 +19,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     JsonResponse,
 )
 from django.shortcuts import redirect, render, resolve_url
@@ -40,6 +39,7 @@ from django_sessionguard.decorators import (
     recent_login_check,
 )
 from django_sessionguard.forms import ReauthenticationForm
+from django_sessionguard.security_headers import add_clear_site_data
 from django_sessionguard.session_rows import (
     SessionRow,
     current_reference,
@@ -81,10 +81,12 @@ def reauth_if_configured(view: Callable[..., HttpResponse]) -> Callable[..., Any
     return wrapped
 
 
-def sign_out_here(request: HttpRequest) -> HttpResponseRedirect:
+def sign_out_here(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.success(request, _("You signed out on this device."))
-    return redirect(settings.LOGOUT_REDIRECT_URL or settings.LOGIN_URL)
+    response = redirect(settings.LOGOUT_REDIRECT_URL or settings.LOGIN_URL)
+    add_clear_site_data(response)
+    return response
 
 
 # -- pages --------------------------------------------------------------------
@@ -230,7 +232,9 @@ def api_list(request: HttpRequest) -> JsonResponse:
 def api_revoke(request: HttpRequest, reference: str) -> JsonResponse:
     if reference == current_reference(request):
         logout(request)
-        return JsonResponse({"revoked": 1, "current": True})
+        response = JsonResponse({"revoked": 1, "current": True})
+        add_clear_site_data(response)
+        return response
     if not services.revoke_session(request.user, reference, actor=request.user):
         return api_error("not_found", _("No such session."), 404)
     return JsonResponse({"revoked": 1, "current": False})

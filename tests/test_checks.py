@@ -67,6 +67,8 @@ def test_good_configuration_is_clean(engine_path: str) -> None:
         SESSION_ENGINE=engine_path,
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_NAME="__Host-sessionid",
+        SESSIONGUARD_PROFILE="AAL2",
         CACHES={
             "default": {"BACKEND": LOCMEM},
             "sessions": {"BACKEND": REDIS, "LOCATION": "redis://127.0.0.1:6379/7"},
@@ -316,6 +318,7 @@ def test_every_message_has_a_hint() -> None:
         "django_sessionguard.W003",
         "django_sessionguard.W010",
         "django_sessionguard.W011",
+        "django_sessionguard.W031",
     ]
     for message in messages:
         assert message.hint

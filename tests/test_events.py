@@ -153,6 +153,16 @@ def password_changed(alice: Any, settings: Any, clock: Clock) -> None:
     alice.save()
 
 
+def key_guessing(alice: Any, settings: Any, clock: Clock) -> None:
+    from django.conf import settings as django_settings
+
+    settings.SESSIONGUARD_GUESSING_THRESHOLD = 3
+    client = browser()
+    for digit in "123":
+        client.cookies[django_settings.SESSION_COOKIE_NAME] = digit * 32
+        client.get("/read/")
+
+
 SCENARIOS: dict[str, Callable[[Any, Any, Clock], None]] = {
     EventKind.CREATED: created,
     EventKind.LOGIN: login,
@@ -167,6 +177,7 @@ SCENARIOS: dict[str, Callable[[Any, Any, Clock], None]] = {
     EventKind.IP_CHANGED: ip_changed,
     EventKind.UA_CHANGED: ua_changed,
     EventKind.PASSWORD_CHANGED: password_changed,
+    EventKind.KEY_GUESSING: key_guessing,
 }
 
 
@@ -196,6 +207,9 @@ def test_each_event_is_a_row_a_signal_and_one_json_log_line(
         assert line["at"] == row.timestamp.isoformat()
         assert line.get("detail", {}) == row.detail
     row = next(row for row in rows if row.kind == kind)
+    if kind == EventKind.KEY_GUESSING:  # about a client, not a session or user
+        assert (row.session_ref, row.user_id) == ("", None)
+        return
     if kind != EventKind.PASSWORD_CHANGED:  # changed in the shell: no session
         assert len(row.session_ref) == 32
     assert row.user_id == user.pk or kind == EventKind.CREATED

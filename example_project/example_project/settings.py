@@ -111,7 +111,12 @@ LOGGING = {
 }
 
 if not DEBUG:
+    # The __Host- prefix: the browser keeps the cookie only if it is Secure,
+    # for Path=/ and without Domain, so no subdomain can plant a session.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
     SESSION_COOKIE_SECURE = True
+    # NIST SP 800-63B AAL2: 1 hour idle, 24 hours at most (see docs/security.md).
+    SESSIONGUARD_PROFILE = "AAL2"
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
