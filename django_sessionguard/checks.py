@@ -453,3 +453,51 @@ def check_production_session_settings(**kwargs: Any) -> list[CheckMessage]:
         *_cookie_prefix_messages(),
         *_timeout_messages(),
     ]
+
+
+#: The privacy switches (E040), and the change policy each makes blind (W040, W041).
+PRIVACY_FLAGS = {
+    "TRACK_IP": ("IP_CHANGE", "django_sessionguard.W040"),
+    "TRACK_USER_AGENT": ("UA_CHANGE", "django_sessionguard.W041"),
+    "ANONYMIZE_IP": (None, None),
+}
+PRIVACY_HINTS = {
+    "TRACK_IP": " (with SESSIONGUARD_ANONYMIZE_IP, networks are kept and compared)",
+}
+
+
+@register(Tags.compatibility)
+def check_privacy_settings(**kwargs: Any) -> list[CheckMessage]:
+    """The privacy switches are booleans; a change policy needs what it compares.
+
+    With ``TRACK_IP`` / ``TRACK_USER_AGENT`` off nothing is kept to compare,
+    so ``IP_CHANGE`` / ``UA_CHANGE`` can never fire (see ``docs/privacy.md``):
+    anything but ``"ignore"`` is a contradiction worth a warning.
+    """
+    messages: list[CheckMessage] = []
+    for name, (policy, warning_id) in PRIVACY_FLAGS.items():
+        errors = _setting_error(
+            partial(getattr, conf, name),
+            "django_sessionguard.E040",
+            f"Use True or False for SESSIONGUARD_{name}.",
+        )
+        messages.extend(errors)
+        if errors or policy is None or warning_id is None or getattr(conf, name):
+            continue
+        try:
+            action = getattr(conf, policy)
+        except ValueError:
+            continue  # reported by check_settings (E006)
+        if action != "ignore":
+            messages.append(
+                Warning(
+                    f'SESSIONGUARD_{policy} is "{action}" but SESSIONGUARD_{name} '
+                    "is False: nothing is stored to compare, so the policy never "
+                    "acts.",
+                    hint=f'Set SESSIONGUARD_{policy} = "ignore" to accept this, '
+                    f"or turn SESSIONGUARD_{name} back on"
+                    f"{PRIVACY_HINTS.get(name, '')}.",
+                    id=warning_id,
+                )
+            )
+    return messages

@@ -299,7 +299,7 @@ class SessionGuardSettings:
 
     @cached_property
     def TRACK_USER_AGENT(self) -> bool:
-        """Whether User-Agents, and the device/browser/OS parsed from them, are stored."""
+        """Whether User-Agents (and the device/browser/OS parsed from them) are kept."""
         return _flag(self._get("TRACK_USER_AGENT"), "TRACK_USER_AGENT")
 
     @cached_property

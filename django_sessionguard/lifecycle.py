@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import SESSION_KEY as USER_ID_KEY
 
+from django_sessionguard import privacy
 from django_sessionguard.backends.base import SessionGuardStore
 from django_sessionguard.conf import conf, resolve_per_user
 from django_sessionguard.devices import parse_user_agent
@@ -116,10 +117,10 @@ def context_changes(session: SessionGuardStore) -> list[tuple[str, dict[str, Any
     if activity.ip_address == session._client_ip and activity.user_agent == client_ua:
         return []  # the usual case: nothing to parse or compare
     changes: list[tuple[str, dict[str, Any]]] = []
-    if (
-        conf.IP_CHANGE != "ignore"
-        and activity.ip_address is not None
-        and activity.ip_address != session._client_ip
+    # Only what the privacy settings keep can be compared: nothing with
+    # tracking off, networks with ANONYMIZE_IP (see privacy.py).
+    if conf.IP_CHANGE != "ignore" and privacy.ip_changed(
+        activity.ip_address, session._client_ip
     ):
         changes.append(
             (
@@ -129,6 +130,7 @@ def context_changes(session: SessionGuardStore) -> list[tuple[str, dict[str, Any
         )
     if (
         conf.UA_CHANGE != "ignore"
+        and privacy.compares_user_agent()
         and activity.user_agent
         and activity.user_agent != client_ua
         and user_agent_family(activity.user_agent) != user_agent_family(client_ua)

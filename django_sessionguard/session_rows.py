@@ -2,7 +2,9 @@
 
 One query for the whole list (only the displayed columns, never the session
 data); IP masking and the optional GeoIP location are applied per row in
-Python, without further queries.
+Python, without further queries. What the site does not record
+(``SESSIONGUARD_TRACK_IP`` / ``SESSIONGUARD_TRACK_USER_AGENT`` off) is shown as
+"—" and given as ``null`` in JSON, even if a row still holds an older value.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from django_sessionguard import services
+from django_sessionguard import privacy, services
 from django_sessionguard.conf import conf
 from django_sessionguard.devices import DeviceType
 from django_sessionguard.models import Session
@@ -92,30 +94,52 @@ class SessionRow:
     created_at: datetime
     authenticated_at: datetime | None
     last_activity: datetime
+    #: False when the site does not record IP addresses: pages show "—".
+    ip_recorded: bool = True
+    #: False when the site does not record User-Agents (nor devices parsed from them).
+    device_recorded: bool = True
 
     @classmethod
     def build(
         cls, session: Session, current: str | None, with_location: bool
     ) -> SessionRow:
-        ip = session.ip_address
+        ip = privacy.shown_ip(session.ip_address)
+        device = conf.TRACK_USER_AGENT
         return cls(
             reference=session.reference,
             current=session.reference == current,
-            device_type=session.device_type,
-            browser=session.browser,
-            browser_version=session.browser_version,
-            os=session.os,
-            os_version=session.os_version,
+            device_type=session.device_type if device else "",
+            browser=session.browser if device else "",
+            browser_version=session.browser_version if device else "",
+            os=session.os if device else "",
+            os_version=session.os_version if device else "",
             ip=mask_ip(ip) if conf.MASK_IP else ip,
             location=locate(ip) if with_location else None,
             created_at=session.created_at,
             authenticated_at=session.authenticated_at,
             last_activity=session.last_activity,
+            ip_recorded=conf.TRACK_IP,
+            device_recorded=device,
         )
 
     @property
     def device_type_label(self) -> str:
+        if not self.device_recorded:
+            return str(privacy.NOT_RECORDED)
         return str(DeviceType(self.device_type).label)
+
+    @property
+    def ip_display(self) -> str:
+        """The address (or network), "Unknown", or "—" when IPs are not recorded."""
+        if not self.ip_recorded:
+            return str(privacy.NOT_RECORDED)
+        return self.ip or _("Unknown")
+
+    @property
+    def location_display(self) -> str:
+        if not self.ip_recorded:
+            return str(privacy.NOT_RECORDED)
+        return self.location or _("Unknown")
 
     @property
     def label(self) -> str:
@@ -126,23 +150,28 @@ class SessionRow:
 
     @property
     def browser_display(self) -> str:
+        if not self.device_recorded:
+            return str(privacy.NOT_RECORDED)
         return " ".join(filter(None, [self.browser, self.browser_version])) or _(
             "Unknown browser"
         )
 
     @property
     def os_display(self) -> str:
+        if not self.device_recorded:
+            return str(privacy.NOT_RECORDED)
         return " ".join(filter(None, [self.os, self.os_version])) or _("Unknown system")
 
     def as_json(self) -> dict[str, Any]:
+        device = self.device_recorded
         return {
             "reference": self.reference,
             "current": self.current,
-            "device_type": self.device_type,
-            "browser": self.browser,
-            "browser_version": self.browser_version,
-            "os": self.os,
-            "os_version": self.os_version,
+            "device_type": self.device_type if device else None,
+            "browser": self.browser if device else None,
+            "browser_version": self.browser_version if device else None,
+            "os": self.os if device else None,
+            "os_version": self.os_version if device else None,
             "ip": self.ip,
             "location": self.location,
             "created_at": self.created_at,

@@ -27,9 +27,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from django_sessionguard.conf import conf
 from django_sessionguard.devices import DeviceType
 from django_sessionguard.events import SECURITY_KINDS, EventKind
 from django_sessionguard.models import Session, SessionEvent
+from django_sessionguard.privacy import NOT_RECORDED
 
 if TYPE_CHECKING:
     from django_sessionguard.admin.sessions import SessionAdmin
@@ -331,5 +333,8 @@ def dashboard_view(model_admin: SessionAdmin, request: HttpRequest) -> HttpRespo
             "changelist_url": changelist_url,
             "active_url": f"{changelist_url}?{urlencode({'status': 'active'})}",
             "cache_timeout": model_admin.dashboard_cache_timeout,
+            "tracks_ip": conf.TRACK_IP,
+            "tracks_user_agent": conf.TRACK_USER_AGENT,
+            "not_recorded": NOT_RECORDED,
         },
     )

@@ -13,7 +13,9 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from django_sessionguard.conf import conf
 from django_sessionguard.devices import DeviceType
+from django_sessionguard.privacy import NOT_RECORDED
 from django_sessionguard.templatetags.sessionguard import sessionguard_ago
 
 
@@ -30,7 +32,9 @@ def time_html(value: datetime | None) -> str | None:
 
 
 def device_html(obj: Any) -> str:
-    """A device-type badge and "Chrome 120 on Windows 10"."""
+    """A device-type badge and "Chrome 120 on Windows 10" ("—" when not recorded)."""
+    if not conf.TRACK_USER_AGENT:
+        return str(NOT_RECORDED)
     device_type = obj.device_type or DeviceType.OTHER
     try:
         label = DeviceType(device_type).label

@@ -31,6 +31,7 @@ from django_sessionguard.admin.filters import ActorFilter, UserFilter
 from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.admin.search import search_q
 from django_sessionguard.events import SECURITY_KINDS
+from django_sessionguard.privacy import device_or_dash, ip_or_dash, shown_detail
 
 #: Leading characters that make a spreadsheet read a cell as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -87,9 +88,15 @@ def export_rows(events: Iterable[Any]) -> Iterator[list[str]]:
                 event.actor_id,
                 event.actor.get_username() if event.actor_id is not None else "",
                 event.session_ref,
-                event.ip_address,
-                event.device,
-                json.dumps(event.detail, sort_keys=True) if event.detail else "",
+                ip_or_dash(event.ip_address),
+                device_or_dash(event.device),
+                json.dumps(
+                    shown_detail(event.kind, event.detail),
+                    sort_keys=True,
+                    ensure_ascii=False,
+                )
+                if event.detail
+                else "",
             )
         ]
 
@@ -123,8 +130,8 @@ DETAIL_FIELDS = (
     "user_link",
     "actor_link",
     "session_ref",
-    "ip_address",
-    "device",
+    "ip_column",
+    "device_column",
     "detail_column",
 )
 
@@ -144,8 +151,8 @@ class SessionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[t
         "user_column",
         "actor_column",
         "session_column",
-        "ip_address",
-        "device",
+        "ip_column",
+        "device_column",
     ]
     list_filter = [
         "kind",
@@ -280,10 +287,20 @@ class SessionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[t
     def actor_link(self, obj: Any) -> str | None:
         return self._user_link(obj.actor)
 
+    @admin.display(description=_("IP address"))
+    def ip_column(self, obj: Any) -> str | None:
+        return ip_or_dash(obj.ip_address)
+
+    @admin.display(description=_("device"))
+    def device_column(self, obj: Any) -> str | None:
+        return device_or_dash(obj.device) or None
+
     @admin.display(description=_("detail"))
     def detail_column(self, obj: Any) -> str | None:
         if not obj.detail:
             return None
+        detail = shown_detail(obj.kind, obj.detail)
         return format_html(
-            "<pre>{}</pre>", json.dumps(obj.detail, indent=2, sort_keys=True)
+            "<pre>{}</pre>",
+            json.dumps(detail, indent=2, sort_keys=True, ensure_ascii=False),
         )

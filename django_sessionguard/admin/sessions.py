@@ -43,7 +43,9 @@ from django_sessionguard.admin.filters import (
 )
 from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.admin.search import search_q
+from django_sessionguard.conf import conf
 from django_sessionguard.models import Session, SessionEvent
+from django_sessionguard.privacy import device_or_dash, ip_or_dash
 
 #: Columns never loaded for a page: the encoded session data.
 HIDDEN_COLUMNS = ("session_data",)
@@ -85,7 +87,7 @@ class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
     list_display = [
         "user_column",
         "device_column",
-        "ip_address",
+        "ip_column",
         "signed_in_column",
         "last_active_column",
         "status_column",
@@ -117,11 +119,11 @@ class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
         "reference",
         "user_link",
         "status_column",
-        "device_type",
+        "device_type_column",
         "browser_column",
         "os_column",
-        "user_agent",
-        "ip_address",
+        "user_agent_column",
+        "ip_column",
         "location_column",
         "created_at",
         "authenticated_at",
@@ -190,23 +192,21 @@ class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         columns: list[Any] = list(super().get_list_display(request))
         if locations()[0]:
-            columns.insert(columns.index("ip_address") + 1, "location_column")
+            columns.insert(columns.index("ip_column") + 1, "location_column")
         return columns
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        network = (
-            ["ip_address", "location_column"] if locations()[0] else ["ip_address"]
-        )
+        network = ["ip_column", "location_column"] if locations()[0] else ["ip_column"]
         return [
             (None, {"fields": ["reference", "user_link", "status_column"]}),
             (
                 _("Device"),
                 {
                     "fields": [
-                        "device_type",
+                        "device_type_column",
                         "browser_column",
                         "os_column",
-                        "user_agent",
+                        "user_agent_column",
                     ]
                 },
             ),
@@ -370,18 +370,32 @@ class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
     def device_column(self, obj: Any) -> str:
         return device_html(obj)
 
+    @admin.display(description=_("device type"))
+    def device_type_column(self, obj: Any) -> str:
+        return device_or_dash(str(obj.get_device_type_display()), "-")
+
     @admin.display(description=_("browser"))
     def browser_column(self, obj: Any) -> str:
-        return " ".join(filter(None, [obj.browser, obj.browser_version])) or "-"
+        text = " ".join(filter(None, [obj.browser, obj.browser_version]))
+        return device_or_dash(text, "-")
 
     @admin.display(description=_("operating system"))
     def os_column(self, obj: Any) -> str:
-        return " ".join(filter(None, [obj.os, obj.os_version])) or "-"
+        return device_or_dash(" ".join(filter(None, [obj.os, obj.os_version])), "-")
+
+    @admin.display(description=_("user agent"))
+    def user_agent_column(self, obj: Any) -> str:
+        return device_or_dash(obj.user_agent, "-")
+
+    @admin.display(description=_("IP address"))
+    def ip_column(self, obj: Any) -> str | None:
+        return ip_or_dash(obj.ip_address)
 
     @admin.display(description=_("location"))
     def location_column(self, obj: Any) -> str:
         enabled, locate = locations()
-        return (locate(obj.ip_address) if enabled else None) or "-"
+        place = locate(obj.ip_address) if enabled and conf.TRACK_IP else None
+        return ip_or_dash(place, "-")
 
     @admin.display(description=_("signed in"), ordering="authenticated_at")
     def signed_in_column(self, obj: Any) -> str | None:
@@ -399,7 +413,7 @@ class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
 def session_label(obj: Any) -> str:
     """ "alice, Chrome 120 on Windows 10" (for labels and confirmation lists)."""
     who = obj.user.get_username() if obj.user_id is not None else gettext("anonymous")
-    return f"{who}, {obj.device}"
+    return f"{who}, {device_or_dash(str(obj.device))}"
 
 
 def events_changelist_url(site: admin.AdminSite, request: HttpRequest) -> str | None:

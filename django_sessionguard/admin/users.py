@@ -27,7 +27,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
+from django_sessionguard.conf import conf
 from django_sessionguard.models import Session
+from django_sessionguard.privacy import NOT_RECORDED
 from django_sessionguard.services import live_sessions
 
 #: Sessions listed on the user's page; the rest are counted and linked to.
@@ -53,6 +55,17 @@ class SessionListFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
         """Whether the user has more live sessions than are listed."""
         return len(self._fetched) > LISTED
 
+    #: What the table shows for a value the site does not record.
+    not_recorded = NOT_RECORDED
+
+    @property
+    def tracks_ip(self) -> bool:
+        return conf.TRACK_IP
+
+    @property
+    def tracks_user_agent(self) -> bool:
+        return conf.TRACK_USER_AGENT
+
     @cached_property
     def show_location(self) -> bool:
         from django_sessionguard.session_rows import location_enabled
@@ -62,7 +75,7 @@ class SessionListFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
     @cached_property
     def rows(self) -> list[tuple[Session, str | None]]:
         """Each listed session with its location (when GeoIP is configured)."""
-        if not self.show_location:
+        if not self.show_location or not conf.TRACK_IP:
             return [(session, None) for session in self.live_sessions]
         from django_sessionguard.session_rows import locate
 

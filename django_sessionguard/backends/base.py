@@ -176,9 +176,18 @@ class SessionGuardStore(DjangoDBStore):
     # -- request metadata --------------------------------------------------
 
     def bind_request(self, *, ip_address: str | None, user_agent: str | None) -> None:
-        """Tell the store which client it serves (called by the middleware)."""
+        """Tell the store which client it serves (called by the middleware).
+
+        What is kept of the address and User-Agent is decided here, once, by
+        the privacy settings (:mod:`django_sessionguard.privacy`): everything
+        recorded later starts from these values.
+        """
+        cleaned = clean_user_agent(user_agent)
+        keep = conf.client_filter  # None at the defaults: kept as received
+        if keep is not None:
+            ip_address, cleaned = keep(ip_address, cleaned)
         self._client_ip = ip_address
-        self._client_user_agent = clean_user_agent(user_agent)
+        self._client_user_agent = cleaned
 
     @property
     def activity(self) -> Activity | None:
