@@ -398,6 +398,18 @@ def _cookie_prefix_messages() -> list[CheckMessage]:
         broken = [] if secure else ["SESSION_COOKIE_SECURE is not True"]
         hint = "A __Secure- cookie needs SESSION_COOKIE_SECURE = True."
     else:
+        broken, hint = [], ""
+    if broken:
+        return [
+            Error(
+                f"SESSION_COOKIE_NAME {name!r} has a prefix whose rules the cookie "
+                f"breaks ({'; '.join(broken)}): browsers refuse it, so nobody can "
+                "stay signed in.",
+                hint=hint,
+                id="django_sessionguard.E033",
+            )
+        ]
+    if not lowered.startswith("__host-"):
         return [
             Warning(
                 f"SESSION_COOKIE_NAME {name!r} has no __Host- prefix. With it, "
@@ -411,17 +423,7 @@ def _cookie_prefix_messages() -> list[CheckMessage]:
                 id="django_sessionguard.W031",
             )
         ]
-    if not broken:
-        return []
-    return [
-        Error(
-            f"SESSION_COOKIE_NAME {name!r} has a prefix whose rules the cookie "
-            f"breaks ({'; '.join(broken)}): browsers refuse it, so nobody can "
-            "stay signed in.",
-            hint=hint,
-            id="django_sessionguard.E033",
-        )
-    ]
+    return []
 
 
 def _timeout_messages() -> list[CheckMessage]:
