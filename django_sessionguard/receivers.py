@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_save, pre_delete
@@ -21,6 +22,16 @@ def on_login(
     session = getattr(request, "session", None)
     if session is None:
         return
+    if (
+        isinstance(session, SessionGuardStore)
+        and request is not None
+        and session.session_key is not None
+        and session.session_key == request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    ):
+        # Django keeps the key when the same user signs in again on a session
+        # already theirs; a new key at every sign-in makes a key taken before
+        # it worthless after it (OWASP ASVS V3.2.1).
+        session.cycle_key()
     # Signing in (again) restarts both clocks: the absolute timeout counts
     # from here, and the idle timeout from the later of this and activity.
     session[AUTH_AT_KEY] = time.time()
