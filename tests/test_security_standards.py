@@ -10,6 +10,10 @@ Management Cheat Sheet), each proven through the test client on both engines:
 
 from __future__ import annotations
 
+import math
+import secrets
+import string
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -320,3 +324,81 @@ def test_the_cookie_is_an_opaque_random_key(engine: str, user: Any) -> None:
     assert morsel["samesite"] == "Lax"
     assert morsel["path"] == "/"
     assert not morsel["domain"]
+
+
+# -- the key: length, entropy, source ------------------------------------------------
+
+
+def test_keys_come_from_the_csprng_with_165_bits(
+    store_class: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Deliberately Django's: get_random_string draws from the secrets module
+    # (the operating system's CSPRNG). 32 characters of 36: 32 * log2(36) =
+    # 165 bits, against ASVS's 64.
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+    from django.utils import crypto
+
+    from django_sessionguard.backends import base
+
+    calls: list[tuple[int, str]] = []
+    real = crypto.get_random_string
+
+    def spy(length: int, allowed_chars: str = "") -> str:
+        calls.append((length, allowed_chars))
+        return real(length, allowed_chars)
+
+    monkeypatch.setattr(base, "get_random_string", spy)
+    session = store_class()
+    session["x"] = 1
+    session.save()
+    assert calls == [(32, VALID_KEY_CHARS)]
+    assert len(set(VALID_KEY_CHARS)) == 36
+    assert 32 * math.log2(36) > 165
+    assert crypto.secrets.choice is secrets.choice  # type: ignore[attr-defined]
+
+
+def test_keys_are_unique_and_evenly_spread(store_class: Any) -> None:
+    keys = [store_class()._get_new_session_key() for _ in range(2000)]
+    assert len(set(keys)) == len(keys)
+    counts = Counter("".join(keys))
+    assert set(counts) == set(string.ascii_lowercase + string.digits)
+    expected = 2000 * 32 / 36
+    chi_square = sum((n - expected) ** 2 / expected for n in counts.values())
+    # 35 degrees of freedom: a fair source stays far below 100 (p < 1e-7).
+    assert chi_square < 100
+
+
+# -- the recommended cookie ---------------------------------------------------------
+
+
+def test_host_prefixed_secure_cookie_end_to_end(
+    engine: str, user: Any, settings: Any
+) -> None:
+    settings.SESSION_COOKIE_NAME = "__Host-sessionid"
+    settings.SESSION_COOKIE_SECURE = True
+    client = Client(secure=True)
+    response = client.post(
+        "/login/", {"username": "alice", "password": "pw"}, secure=True
+    )
+    morsel = response.cookies["__Host-sessionid"]
+    assert morsel["secure"] is True
+    assert morsel["httponly"] is True
+    assert morsel["path"] == "/"
+    assert not morsel["domain"]
+    assert "sessionid" not in response.cookies
+    assert client.get("/read/", secure=True).json()["user"] == "alice"
+
+
+def test_cookie_lifetime_and_path_follow_the_settings(
+    engine: str, user: Any, settings: Any
+) -> None:
+    settings.SESSION_COOKIE_AGE = 3600
+    settings.SESSION_COOKIE_PATH = "/account/"
+    response = log_in(browser())
+    morsel = response.cookies[NAME]
+    assert morsel["max-age"] == 3600
+    assert morsel["expires"]
+    assert morsel["path"] == "/account/"
+    row = Session.objects.get()
+    remaining = (row.expire_date - row.created_at).total_seconds()
+    assert 3590 <= remaining <= 3601
