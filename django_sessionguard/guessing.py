@@ -18,6 +18,10 @@ warning is logged; nothing derived from the keys tried is recorded. With
 ``SESSIONGUARD_GUESSING_BLOCK``, that client's requests carrying unknown keys
 are answered 429 for ``SESSIONGUARD_GUESSING_WINDOW`` seconds.
 
+The counter is named by the client's address and lives one window, whatever
+the privacy settings; the event, the signal and the log line carry the address
+only as far as ``SESSIONGUARD_TRACK_IP`` / ``SESSIONGUARD_ANONYMIZE_IP`` keep it.
+
 A cache that fails never fails the request: detection is skipped and logged.
 """
 
@@ -103,6 +107,9 @@ def _detected(request: HttpRequest, ip_address: str | None, count: int) -> None:
         device=str(parse_user_agent(user_agent)),
         detail={"unknown_keys": count, "window": window},
     )
+    # Announced as stored: with SESSIONGUARD_TRACK_IP off or
+    # SESSIONGUARD_ANONYMIZE_IP on, no full address leaves this module.
+    ip_address = event.ip_address
     key_guessing_detected.send(
         sender=SessionEvent,
         ip_address=ip_address,
