@@ -13,7 +13,9 @@ Public API (documented in ``docs/lifecycle.md``):
 * :func:`revoke_sessions_before` - a per-user "not valid before": end every
   session of a user that signed in before an instant;
 * :func:`end_sessions` - end any set of sessions (what the others call);
-* :func:`live_sessions` - a user's live sessions.
+* :func:`live_sessions` - a user's live sessions;
+* :func:`erase_user_history` - end a user's sessions and delete their audit
+  events (a privacy request; also ``manage.py sessionguard_erase_user``).
 
 Each has an ``a``-prefixed async twin. ``actor`` is the user who acted (the
 owner: "revoked by user"; anyone else: "revoked by staff") or ``None`` (the
@@ -22,12 +24,14 @@ system).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import connections, models, transaction
+from django.db import connections, models, router, transaction
 
 from django_sessionguard.backends.base import SessionGuardStore, evict_cached_sessions
 from django_sessionguard.base_session import SessionQuerySet
@@ -40,8 +44,10 @@ from django_sessionguard.events import (
     record_events,
     store_events,
 )
-from django_sessionguard.models import Session
+from django_sessionguard.models import Session, SessionEvent
 from django_sessionguard.signals import sessions_ended
+
+logger = logging.getLogger("django_sessionguard")
 
 #: Columns read from a session row to record its ending.
 ROW_FIELDS = (
@@ -274,6 +280,50 @@ def end_current_session(
     send_sessions_ended([row], kind=kind, actor=actor)
 
 
+@dataclass(frozen=True)
+class Erasure:
+    """What :func:`erase_user_history` did."""
+
+    sessions_ended: int
+    events_deleted: int
+
+
+def erase_user_history(user: Any, *, batch_size: int = 1000) -> Erasure:
+    """End every session of ``user`` and delete their session history.
+
+    For a privacy request (right to erasure): the sessions end through
+    :func:`revoke_all_sessions` (rows and cached copies gone on every engine,
+    reason ``"erasure"``), then every audit event about ``user`` is deleted,
+    the revocations just recorded included, ``batch_size`` rows per
+    statement. Events in which ``user`` only acted on someone else's session
+    stay in that person's history. One line with the user id and the two
+    counts is logged, so the erasure itself leaves a trace. Call it before
+    deleting the user: deletion empties the events' user column, after which
+    they cannot be told apart.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size!r}.")
+    ended = revoke_all_sessions(user, reason="erasure")
+    events = SessionEvent.objects.filter(user=user).order_by("pk")
+    using = router.db_for_write(SessionEvent)
+    deleted = 0
+    while True:
+        ids = list(events.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        count, _by_model = SessionEvent.objects.using(using).filter(pk__in=ids).delete()
+        deleted += count
+        if len(ids) < batch_size:
+            break
+    logger.info(
+        "sessionguard erase user_id=%s sessions_ended=%d events_deleted=%d",
+        user.pk,
+        ended,
+        deleted,
+    )
+    return Erasure(sessions_ended=ended, events_deleted=deleted)
+
+
 # -- async twins ---------------------------------------------------------------
 
 aend_sessions = sync_to_async(end_sessions)
@@ -281,3 +331,4 @@ arevoke_session = sync_to_async(revoke_session)
 arevoke_other_sessions = sync_to_async(revoke_other_sessions)
 arevoke_all_sessions = sync_to_async(revoke_all_sessions)
 arevoke_sessions_before = sync_to_async(revoke_sessions_before)
+aerase_user_history = sync_to_async(erase_user_history)

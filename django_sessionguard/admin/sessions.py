@@ -189,6 +189,13 @@ class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return ReferenceChangeList
 
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        """No device filters when User-Agents are not tracked (they list old values)."""
+        filters = list(super().get_list_filter(request))
+        if conf.TRACK_USER_AGENT:
+            return filters
+        return [f for f in filters if f not in ("device_type", BrowserFilter, OSFilter)]
+
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         columns: list[Any] = list(super().get_list_display(request))
         if locations()[0]:

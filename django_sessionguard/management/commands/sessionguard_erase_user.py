@@ -1,20 +1,19 @@
 """``manage.py sessionguard_erase_user``: end a user's sessions and erase their history.
 
-For a privacy request: every session of the user ends (through the services,
-so rows and cached copies go everywhere), then every audit event about the
-user is deleted, including the ones the revocation just wrote. Events in
-which the user only acted on someone else's session stay in that person's
-history. One summary line (counts only) goes to the ``django_sessionguard``
-log, so the erasure itself leaves a trace.
+For a privacy request: the command line of
+:func:`django_sessionguard.services.erase_user_history`, which ends every
+session of the user (rows and cached copies gone everywhere), then deletes every
+audit event about the user, including the ones the revocation just wrote.
+Events in which the user only acted on someone else's session stay in that
+person's history. One summary line (counts only) goes to the
+``django_sessionguard`` log, so the erasure itself leaves a trace.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import router
 from django.utils.translation import gettext as _
 
 from django_sessionguard import services
@@ -26,8 +25,6 @@ from django_sessionguard.management.commands._arguments import (
     find_user,
 )
 from django_sessionguard.models import SessionEvent
-
-logger = logging.getLogger("django_sessionguard")
 
 
 class Command(BaseCommand):
@@ -59,30 +56,16 @@ class Command(BaseCommand):
             )
             if answer != "yes":
                 raise CommandError(_("Erasure cancelled."))
-        ended = services.revoke_all_sessions(user, reason="erasure")
-        using = router.db_for_write(SessionEvent)
-        deleted = 0
-        while True:
-            ids = list(events.order_by("pk").values_list("pk", flat=True)[:size])
-            if not ids:
-                break
-            count, _by_model = (
-                SessionEvent.objects.using(using).filter(pk__in=ids).delete()
-            )
-            deleted += count
-            if len(ids) < size:
-                break
-        logger.info(
-            "sessionguard erase user_id=%s sessions_ended=%d events_deleted=%d",
-            user.pk,
-            ended,
-            deleted,
-        )
+        erasure = services.erase_user_history(user, batch_size=size)
         if options["verbosity"] >= 1:
             self.stdout.write(
                 _(
                     "Ended %(sessions)d sessions of %(user)s and deleted "
                     "%(events)d events."
                 )
-                % {"sessions": ended, "events": deleted, "user": username}
+                % {
+                    "sessions": erasure.sessions_ended,
+                    "events": erasure.events_deleted,
+                    "user": username,
+                }
             )
