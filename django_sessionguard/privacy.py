@@ -45,6 +45,11 @@ NOT_RECORDED = pgettext_lazy("a value the site does not record", "—")
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
 
+#: Keys of an event's ``detail`` that are derived from a User-Agent.
+DEVICE_DETAIL_KEYS = frozenset(
+    {"device_type", "browser", "browser_version", "os", "os_version"}
+)
+
 #: ``(ip, user_agent) -> (ip kept, user_agent kept)``.
 ClientFilter = Callable[[str | None, str], tuple[str | None, str]]
 
@@ -123,21 +128,30 @@ def stored_user_agent(text: str) -> str:
 # -- events ---------------------------------------------------------------------
 
 
-def _filter_detail(kind: str, detail: dict[str, Any]) -> dict[str, Any]:
+def stored_detail(kind: str, detail: Any) -> Any:
+    """An event's detail as the settings let it be stored.
+
+    Client data in details: the ``from`` / ``to`` of IP and browser changes,
+    and the device family a sign-in records (:data:`DEVICE_DETAIL_KEYS`).
+    """
     from django_sessionguard.events import EventKind
 
+    if not isinstance(detail, dict):
+        return detail
+    if not conf.TRACK_USER_AGENT and not DEVICE_DETAIL_KEYS.isdisjoint(detail):
+        detail = {k: v for k, v in detail.items() if k not in DEVICE_DETAIL_KEYS}
     if kind not in (EventKind.IP_CHANGED, EventKind.UA_CHANGED):
         return detail
-    filtered = dict(detail)
+    kept = dict(detail)
     for name in ("from", "to"):
-        if name in filtered:
-            value = filtered[name]
-            filtered[name] = (
-                stored_ip(value if isinstance(value, str) else None)
-                if kind == EventKind.IP_CHANGED
-                else stored_user_agent(value if isinstance(value, str) else "")
-            )
-    return filtered
+        if name not in kept:
+            continue
+        value = kept[name]
+        if kind == EventKind.IP_CHANGED:
+            kept[name] = stored_ip(value if isinstance(value, str) else None)
+        else:
+            kept[name] = stored_user_agent(value if isinstance(value, str) else "")
+    return kept
 
 
 def filter_events(items: Iterable[EventData]) -> Iterator[EventData]:
@@ -156,7 +170,7 @@ def filter_events(items: Iterable[EventData]) -> Iterator[EventData]:
             item,
             ip_address=ip,
             device=device,
-            detail=_filter_detail(item.kind, item.detail),
+            detail=stored_detail(item.kind, item.detail),
         )
 
 
@@ -219,19 +233,19 @@ def device_or_dash(text: str, missing: str = "") -> str:
 
 
 def shown_detail(kind: str, detail: Any) -> Any:
-    """An event's detail for a page: an untracked change's ``from`` / ``to`` is "—"."""
+    """An event's detail for a page: client data not tracked is shown as "—"."""
     from django_sessionguard.events import EventKind
 
-    if kind == EventKind.IP_CHANGED:
-        tracked = conf.TRACK_IP
-    elif kind == EventKind.UA_CHANGED:
-        tracked = conf.TRACK_USER_AGENT
-    else:
-        return detail
-    if tracked or not isinstance(detail, dict):
+    if not isinstance(detail, dict):
         return detail
     dash = str(NOT_RECORDED)
-    return {
-        name: dash if name in ("from", "to") else value
-        for name, value in detail.items()
-    }
+    hidden: set[str] = set()
+    if not conf.TRACK_USER_AGENT:
+        hidden |= DEVICE_DETAIL_KEYS
+    if (kind == EventKind.IP_CHANGED and not conf.TRACK_IP) or (
+        kind == EventKind.UA_CHANGED and not conf.TRACK_USER_AGENT
+    ):
+        hidden |= {"from", "to"}
+    if hidden.isdisjoint(detail):
+        return detail
+    return {name: dash if name in hidden else value for name, value in detail.items()}

@@ -55,6 +55,14 @@ def recorded(user: Any) -> dict[str, Any]:
         device="Firefox 126.0 on Ubuntu",
         detail={"from": IP, "to": OTHER_IP},
     )
+    SessionEvent.objects.create(  # a sign-in records the device family
+        kind=EventKind.LOGIN,
+        user=user,
+        session_ref=laptop.reference,
+        ip_address=IP,
+        device="Firefox 126.0 on Ubuntu",
+        detail={"device_type": "desktop", "browser": "Firefox", "os": "Ubuntu"},
+    )
     SessionEvent.objects.create(
         kind=EventKind.EVICTED,
         user=user,
@@ -213,6 +221,9 @@ def test_admin_events_list_page_and_csv(
     assert rows["ip_changed"]["ip_address"] == DASH
     assert rows["ip_changed"]["device"] == DASH
     assert rows["ip_changed"]["detail"] == f'{{"from": "{DASH}", "to": "{DASH}"}}'
+    assert rows["login"]["detail"] == (
+        f'{{"browser": "{DASH}", "device_type": "{DASH}", "os": "{DASH}"}}'
+    )
 
 
 def test_admin_dashboard(engine: str, recorded: dict[str, Any], staff: Client) -> None:
