@@ -43,12 +43,13 @@ r = u.urlsplit(os.environ.get("SESSIONGUARD_TEST_REDIS_URL", "redis://127.0.0.1:
 
 REQUIRED = [ "$${SESSIONGUARD_REQUIRE_SERVICES:-}" = 1 ]
 
-.PHONY: help venv venv-dj6 test test-leg lint demo clean
+.PHONY: help venv venv-dj6 test test-leg lint docs demo clean
 
 help:
 	@echo "make venv   create/refresh .venv (Python 3.11, Django 5.2, test+dev extras)"
 	@echo "make test   run every test leg this machine can run (see Makefile header)"
 	@echo "make lint   ruff check, ruff format --check, mypy (strict) on the package"
+	@echo "make docs   build the documentation site into site/ (MkDocs, warnings are errors)"
 	@echo "make demo   migrate the example project and serve it on $(DEMO_ADDR)"
 	@echo "make clean  remove virtualenvs, caches and build output"
 
@@ -59,7 +60,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,dev,redis]"
+	$(PY) -m pip install --quiet -e ".[test,dev,redis,docs]"
 	@touch $@
 
 venv-dj6: $(VENV_DJ6)/.installed
@@ -110,6 +111,14 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# -- docs -----------------------------------------------------------------------
+
+# The site (mkdocs.yml) into site/, strict: a broken link, a missing anchor or a
+# page left out of the nav fails the build. NO_MKDOCS_2_WARNING silences the
+# banner mkdocs-material prints about MkDocs 2.0 (this project pins mkdocs<2).
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 # -- demo -----------------------------------------------------------------------
 
 demo: venv
@@ -133,7 +142,7 @@ screenshots: venv
 # -- clean ----------------------------------------------------------------------
 
 clean:
-	rm -rf $(VENV) $(VENV_DJ6) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache docs/_build
+	rm -rf $(VENV) $(VENV_DJ6) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache docs/_build site
 	rm -f example_project/db.sqlite3
 	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +
 
