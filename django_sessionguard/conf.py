@@ -53,6 +53,12 @@ DEFAULTS: dict[str, Any] = {
     "GUESSING_THRESHOLD": 20,
     "GUESSING_WINDOW": 300,
     "GUESSING_BLOCK": False,
+    "NEW_DEVICE_DETECTION": False,
+    "NEW_DEVICE_EMAIL": False,
+    "NEW_DEVICE_LOOKBACK": timedelta(days=90),
+    "NEW_DEVICE_LINK_MAX_AGE": timedelta(days=7),
+    "NEW_DEVICE_FROM_EMAIL": None,
+    "PASSWORD_RESET_URL": "password_reset",
 }
 
 #: NIST SP 800-63B rev 4 reauthentication limits: (absolute, idle) in seconds.
@@ -377,10 +383,67 @@ class SessionGuardSettings:
         """Whether a client over the threshold gets 429 for the rest of the window."""
         return _flag(self._get("GUESSING_BLOCK"), "GUESSING_BLOCK")
 
+    @cached_property
+    def NEW_DEVICE_DETECTION(self) -> bool:
+        """Whether sign-ins are checked for a new device (event and signal)."""
+        return _flag(self._get("NEW_DEVICE_DETECTION"), "NEW_DEVICE_DETECTION")
+
+    @cached_property
+    def NEW_DEVICE_EMAIL(self) -> bool:
+        """Whether a new-device sign-in is emailed to the user (implies detection)."""
+        return _flag(self._get("NEW_DEVICE_EMAIL"), "NEW_DEVICE_EMAIL")
+
+    @cached_property
+    def new_device_detection(self) -> bool:
+        """Whether sign-ins are checked: ``NEW_DEVICE_DETECTION`` or ``_EMAIL``."""
+        return self.NEW_DEVICE_DETECTION or self.NEW_DEVICE_EMAIL
+
+    @cached_property
+    def NEW_DEVICE_LOOKBACK(self) -> int:
+        """Seconds of sign-in history a new device is judged against."""
+        value = seconds(
+            self._get("NEW_DEVICE_LOOKBACK"),
+            "SESSIONGUARD_NEW_DEVICE_LOOKBACK",
+            positive=True,
+        )
+        return value or 1
+
+    @cached_property
+    def NEW_DEVICE_LINK_MAX_AGE(self) -> int:
+        """Seconds the "This wasn't me" link of a new-device email stays valid."""
+        value = seconds(
+            self._get("NEW_DEVICE_LINK_MAX_AGE"),
+            "SESSIONGUARD_NEW_DEVICE_LINK_MAX_AGE",
+            positive=True,
+        )
+        return value or 1
+
+    @cached_property
+    def NEW_DEVICE_FROM_EMAIL(self) -> str | None:
+        """Sender of new-device emails (None: ``DEFAULT_FROM_EMAIL``)."""
+        return _optional_text(
+            self._get("NEW_DEVICE_FROM_EMAIL"), "NEW_DEVICE_FROM_EMAIL"
+        )
+
+    @cached_property
+    def PASSWORD_RESET_URL(self) -> str | None:
+        """URL name or path of the site's password reset page (None: none)."""
+        return _optional_text(self._get("PASSWORD_RESET_URL"), "PASSWORD_RESET_URL")
+
 
 def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"SESSIONGUARD_{name} must be True or False, not {value!r}.")
+    return value
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            f"SESSIONGUARD_{name} must be a non-empty string or None, not {value!r}."
+        )
     return value
 
 

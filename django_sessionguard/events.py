@@ -42,6 +42,11 @@ class EventKind(models.TextChoices):
     UA_CHANGED = "ua_changed", _("Browser changed")
     PASSWORD_CHANGED = "password_changed", _("Password changed")
     KEY_GUESSING = "key_guessing", _("Session-key guessing suspected")
+    NEW_DEVICE = "new_device", _("Signed in from a new device")
+    NEW_DEVICE_REPORTED = (
+        "new_device_reported",
+        _("New-device sign-in reported: signed out everywhere"),
+    )
 
 
 class EndReason(models.TextChoices):
@@ -53,6 +58,10 @@ class EndReason(models.TextChoices):
     NOT_VALID_BEFORE = "not_valid_before", _("Started before the cut-off")
     IP_CHANGED = "ip_changed", _("IP address changed")
     UA_CHANGED = "ua_changed", _("Browser changed")
+    NEW_DEVICE_LINK = (
+        "new_device_link",
+        _("Signed out everywhere from a new-device email"),
+    )
 
 
 #: Kinds a security reviewer wants to see first.
@@ -65,6 +74,8 @@ SECURITY_KINDS = (
     EventKind.REVOKED_BY_SYSTEM,
     EventKind.PASSWORD_CHANGED,
     EventKind.KEY_GUESSING,
+    EventKind.NEW_DEVICE,
+    EventKind.NEW_DEVICE_REPORTED,
 )
 
 #: Kinds that end a session (the row is gone once one is recorded).

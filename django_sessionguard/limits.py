@@ -42,6 +42,7 @@ from django_sessionguard.events import (
     store_events,
 )
 from django_sessionguard.models import Session
+from django_sessionguard.new_device import login_detail
 from django_sessionguard.responses import limit_message
 from django_sessionguard.services import ROW_FIELDS, ending_event, send_sessions_ended
 
@@ -88,6 +89,8 @@ def _client_event(
         user_id=user.pk,
         ip_address=session._client_ip,
         device=str(parse_user_agent(session._client_user_agent or "")),
+        # A sign-in keeps its device family, compared by new-device detection.
+        detail=login_detail(session) if kind == EventKind.LOGIN else {},
     )
 
 

@@ -12,6 +12,7 @@ from django.db.models.signals import post_save, pre_delete
 from django.http import HttpRequest
 
 from django_sessionguard.backends.base import AUTH_AT_KEY, SessionGuardStore
+from django_sessionguard.conf import conf
 from django_sessionguard.events import EndReason, EventKind, record_event
 
 
@@ -39,6 +40,10 @@ def on_login(
         from django_sessionguard.limits import bind_login
 
         bind_login(request, user)
+        if conf.new_device_detection:  # off by default, and then costs nothing
+            from django_sessionguard.new_device import check_sign_in
+
+            check_sign_in(request, session, user)
 
 
 def on_logout(

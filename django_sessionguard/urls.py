@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from django_sessionguard import idle, views
+from django_sessionguard import idle, not_me, views
 
 app_name = "sessionguard"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("sign-out-others/", views.revoke_others, name="revoke-others"),
     path("sign-out/", views.sign_out, name="logout"),
     path("confirm-password/", views.reauthenticate, name="reauth"),
+    path("new-device/<str:token>/", not_me.not_me, name="not-me"),
     path("<str:reference>/sign-out/", views.revoke, name="revoke"),
     path("api/", views.api_list, name="api-list"),
     path("api/sign-out-others/", views.api_revoke_others, name="api-revoke-others"),

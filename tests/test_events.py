@@ -163,6 +163,20 @@ def key_guessing(alice: Any, settings: Any, clock: Clock) -> None:
         client.get("/read/")
 
 
+def new_device(alice: Any, settings: Any, clock: Clock) -> None:
+    settings.SESSIONGUARD_NEW_DEVICE_DETECTION = True
+    signed_in(alice)
+    log_in(browser(OTHER_IP, FIREFOX_WINDOWS))
+
+
+def new_device_reported(alice: Any, settings: Any, clock: Clock) -> None:
+    from django_sessionguard.new_device_links import make_token
+
+    new_device(alice, settings, clock)
+    reported = SessionEvent.objects.get(kind=EventKind.NEW_DEVICE).session_ref
+    Client().post(f"/account/sessions/new-device/{make_token(alice, reported)}/")
+
+
 SCENARIOS: dict[str, Callable[[Any, Any, Clock], None]] = {
     EventKind.CREATED: created,
     EventKind.LOGIN: login,
@@ -178,6 +192,8 @@ SCENARIOS: dict[str, Callable[[Any, Any, Clock], None]] = {
     EventKind.UA_CHANGED: ua_changed,
     EventKind.PASSWORD_CHANGED: password_changed,
     EventKind.KEY_GUESSING: key_guessing,
+    EventKind.NEW_DEVICE: new_device,
+    EventKind.NEW_DEVICE_REPORTED: new_device_reported,
 }
 
 
