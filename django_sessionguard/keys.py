@@ -14,6 +14,7 @@ from typing import TypeGuard
 
 #: Django's keys are 32 characters of ``[a-z0-9]``; 64 leaves room for others.
 _VALID_KEY = re.compile(r"[a-z0-9]{32,64}")
+_VALID_REFERENCE = re.compile(r"[0-9a-f]{32}")
 KEY_HASH_LENGTH = 64
 REFERENCE_LENGTH = 32
 
@@ -23,6 +24,15 @@ def is_well_formed(session_key: object) -> TypeGuard[str]:
     return (
         isinstance(session_key, str) and _VALID_KEY.fullmatch(session_key) is not None
     )
+
+
+def is_reference(value: object) -> TypeGuard[str]:
+    """Whether ``value`` has the shape of a :func:`reference_for` result.
+
+    References arrive in URLs and forms: anything else (a NUL byte, which
+    PostgreSQL refuses in a query, above all) is answered without a lookup.
+    """
+    return isinstance(value, str) and _VALID_REFERENCE.fullmatch(value) is not None
 
 
 def hash_key(session_key: str) -> str:

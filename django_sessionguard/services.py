@@ -44,6 +44,7 @@ from django_sessionguard.events import (
     record_events,
     store_events,
 )
+from django_sessionguard.keys import is_reference
 from django_sessionguard.models import Session, SessionEvent
 from django_sessionguard.signals import sessions_ended
 
@@ -188,8 +189,10 @@ def revoke_session(
     """End ``user``'s session named by ``reference``. False if there is none.
 
     The owner is part of the lookup: a reference belonging to someone else
-    behaves exactly like one that does not exist.
+    behaves exactly like one that does not exist, and so does a malformed one.
     """
+    if not is_reference(reference):
+        return False
     sessions = Session.objects.for_user(user).filter(reference=reference)
     return end_sessions(sessions, actor=actor, reason=reason) > 0
 

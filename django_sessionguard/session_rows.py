@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django_sessionguard import privacy, services
 from django_sessionguard.conf import conf
 from django_sessionguard.devices import DeviceType
+from django_sessionguard.keys import is_reference
 from django_sessionguard.models import Session
 
 #: Columns the list needs: never the session data.
@@ -202,6 +203,8 @@ def find_row(request: HttpRequest, reference: str) -> SessionRow | None:
     The owner is part of the query, so another user's reference, an unknown
     one and a malformed one all take this same path and give ``None``.
     """
+    if not is_reference(reference):
+        return None
     session = (
         services.live_sessions(request.user)
         .only(*ROW_FIELDS)

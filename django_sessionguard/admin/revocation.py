@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from django_sessionguard.keys import is_reference
 from django_sessionguard.models import Session
 from django_sessionguard.services import end_sessions, revoke_all_sessions
 
@@ -237,6 +238,8 @@ def revoke_session_view(
 ) -> HttpResponse:
     """Confirm, then revoke one session (from its admin page)."""
     check_revoke_permission(modeladmin, request)
+    if not is_reference(reference):
+        raise Http404
     sessions: QuerySet[Any] = Session.objects.filter(reference=reference)
     session = listed_sessions(sessions)
     if not session:

@@ -44,6 +44,7 @@ from django_sessionguard.admin.filters import (
 from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.admin.search import search_q
 from django_sessionguard.conf import conf
+from django_sessionguard.keys import is_reference
 from django_sessionguard.models import Session, SessionEvent
 from django_sessionguard.privacy import device_or_dash, ip_or_dash
 
@@ -153,6 +154,8 @@ class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
         self, request: HttpRequest, object_id: str, from_field: str | None = None
     ) -> Any:
         """The session named by its reference (the only identifier URLs carry)."""
+        if not is_reference(object_id):
+            return None
         try:
             return (
                 self.get_queryset(request)
@@ -252,7 +255,11 @@ class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
         references, which are translated here, on the server, so the key hash
         never travels to the browser.
         """
-        references = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        references = [
+            value
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+            if is_reference(value)
+        ]
         original = request.POST
         post = original.copy()
         post.setlist(
