@@ -503,3 +503,77 @@ def check_privacy_settings(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+#: New-device settings checked by E050, with how to fix them.
+NEW_DEVICE_SETTINGS = {
+    "NEW_DEVICE_DETECTION": "Use True or False.",
+    "NEW_DEVICE_EMAIL": "Use True or False.",
+    "NEW_DEVICE_LOOKBACK": "Use a number of seconds (at least 1) or a timedelta.",
+    "NEW_DEVICE_LINK_MAX_AGE": "Use a number of seconds (at least 1) or a timedelta.",
+    "NEW_DEVICE_FROM_EMAIL": "Use an email address, or None for DEFAULT_FROM_EMAIL.",
+    "PASSWORD_RESET_URL": "Use a URL name or path, or None.",
+}
+
+
+@register(Tags.compatibility)
+def check_new_device_settings(**kwargs: Any) -> list[CheckMessage]:
+    """New-device detection: valid settings, something to compare, a usable link."""
+    messages: list[CheckMessage] = []
+    for name, hint in NEW_DEVICE_SETTINGS.items():
+        messages.extend(
+            _setting_error(
+                partial(getattr, conf, name), "django_sessionguard.E050", hint
+            )
+        )
+    if messages:
+        return messages
+    if not conf.new_device_detection:
+        return []
+    try:
+        tracked = conf.TRACK_IP or conf.TRACK_USER_AGENT
+        retention = conf.EVENT_RETENTION
+    except ValueError:
+        return []  # reported by E040 / E006
+    if not tracked:
+        messages.append(
+            Warning(
+                "New-device detection is on but SESSIONGUARD_TRACK_IP and "
+                "SESSIONGUARD_TRACK_USER_AGENT are both False: nothing is kept to "
+                "compare, so no sign-in is ever new.",
+                hint="Turn one of them back on, or new-device detection off.",
+                id="django_sessionguard.W050",
+            )
+        )
+    if retention is not None and retention < conf.NEW_DEVICE_LINK_MAX_AGE:
+        messages.append(
+            Warning(
+                "SESSIONGUARD_EVENT_RETENTION is shorter than "
+                "SESSIONGUARD_NEW_DEVICE_LINK_MAX_AGE: a new-device email's link "
+                "stops working when its event is purged, before it expires.",
+                hint="Keep events at least as long as the link is valid.",
+                id="django_sessionguard.W051",
+            )
+        )
+    if conf.NEW_DEVICE_EMAIL:
+        messages.extend(_not_me_url_messages())
+    return messages
+
+
+def _not_me_url_messages() -> list[CheckMessage]:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("sessionguard:not-me", kwargs={"token": "x"})
+    except NoReverseMatch:
+        return [
+            Warning(
+                "SESSIONGUARD_NEW_DEVICE_EMAIL is on but the sessionguard URLs are "
+                "not installed: the email's \"This wasn't me\" link cannot be built "
+                "and no email is sent.",
+                hint='Add path("account/sessions/", '
+                'include("django_sessionguard.urls")) to your URLconf.',
+                id="django_sessionguard.W052",
+            )
+        ]
+    return []

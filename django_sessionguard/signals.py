@@ -26,9 +26,9 @@ sessions_ended = Signal()
 key_guessing_detected = Signal()
 
 #: Sent when a sign-in comes from a device family and a network the user has
-#: not used within ``SESSIONGUARD_NEW_DEVICE_LOOKBACK`` (only while
+#: not used within ``SESSIONGUARD_NEW_DEVICE_LOOKBACK``, while
 #: ``SESSIONGUARD_NEW_DEVICE_DETECTION`` or ``SESSIONGUARD_NEW_DEVICE_EMAIL`` is
-#: on), after the ``new_device`` event is recorded.
+#: on; after the ``new_device`` event is recorded.
 #: Arguments: ``sender`` (the SessionEvent class), ``user`` (who signed in),
 #: ``request`` (the sign-in request), ``reference`` (the new session's public
 #: reference, never its key), ``event`` (the ``new_device`` SessionEvent).
