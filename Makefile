@@ -43,14 +43,14 @@ r = u.urlsplit(os.environ.get("SESSIONGUARD_TEST_REDIS_URL", "redis://127.0.0.1:
 
 REQUIRED = [ "$${SESSIONGUARD_REQUIRE_SERVICES:-}" = 1 ]
 
-.PHONY: help venv venv-dj6 test test-leg lint docs demo clean
+.PHONY: help venv venv-dj6 test test-leg lint docs demo demo-serve clean
 
 help:
 	@echo "make venv   create/refresh .venv (Python 3.11, Django 5.2, test+dev extras)"
 	@echo "make test   run every test leg this machine can run (see Makefile header)"
 	@echo "make lint   ruff check, ruff format --check, mypy (strict) on the package"
 	@echo "make docs   build the documentation site into site/ (MkDocs, warnings are errors)"
-	@echo "make demo   migrate the example project and serve it on $(DEMO_ADDR)"
+	@echo "make demo   seed the example project (alice, bob, staff) and serve it on $(DEMO_ADDR)"
 	@echo "make clean  remove virtualenvs, caches and build output"
 
 # -- virtualenvs (the stamp is rebuilt whenever pyproject.toml changes) ---------
@@ -121,14 +121,20 @@ docs: venv
 
 # -- demo -----------------------------------------------------------------------
 
+# make demo: .venv, then demo-serve. demo-serve alone skips the venv step:
+# tests/test_demo.py runs it with its own interpreter (PY=...), a temporary
+# SQLite file (DEMO_DB=..., default example_project/db.sqlite3) and a free port.
+# seed_demo starts over on every run (see example_project/README.md).
+DEMO_DB ?=
+DEMO_RUN = cd example_project && $(if $(DEMO_DB),DEMO_DB="$(abspath $(DEMO_DB))") $(abspath $(PY)) manage.py
+
 demo: venv
-	cd example_project && ../$(PY) manage.py migrate --noinput
-	cd example_project && ../$(PY) manage.py shell -c "from django.contrib.auth import get_user_model; \
-	User = get_user_model(); \
-	User.objects.filter(username='demo').exists() or User.objects.create_superuser('demo', 'demo@example.com', 'demo')"
-	@echo
-	@echo "Demo: http://$(DEMO_ADDR)/  (admin: http://$(DEMO_ADDR)/admin/, user demo / password demo)"
-	cd example_project && ../$(PY) manage.py runserver $(DEMO_ADDR)
+	@$(MAKE) --no-print-directory demo-serve
+
+demo-serve:
+	$(DEMO_RUN) migrate --noinput
+	$(DEMO_RUN) seed_demo --addr $(DEMO_ADDR)
+	$(DEMO_RUN) runserver $(DEMO_ADDR)
 
 # -- screenshots ----------------------------------------------------------------
 

@@ -5,6 +5,9 @@
 is required, cookies are secure and HTTPS is enforced, and
 ``manage.py check --deploy`` is clean. ``settings_production.py`` shows the same
 project on PostgreSQL and Redis.
+
+``DEMO_DB`` names the SQLite file (default ``example_project/db.sqlite3``);
+``make demo DEMO_DB=/tmp/demo.sqlite3`` keeps a second demo apart.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_sessionguard",
+    # Demo data only (manage.py seed_demo); settings_production leaves it out.
+    "example_project.demo",
 ]
 
 MIDDLEWARE = [
@@ -77,7 +82,7 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+        "NAME": os.environ.get("DEMO_DB") or BASE_DIR / "db.sqlite3",
     }
 }
 
@@ -89,6 +94,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# The demo signs in 14 times while seeding, at ~0.4 s of PBKDF2 each. The smoke
+# test (tests/test_demo.py) sets DEMO_FAST_HASHER=1 to do that with a fast hash,
+# as the test suite does; `make demo` keeps Django's default hashers.
+if os.environ.get("DEMO_FAST_HASHER") == "1":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# -- django-sessionguard: a policy small enough to see in a demo ---------------
+# Signed out after 15 minutes without a request; the idle-warning dialog
+# ({% sessionguard_idle_warning %} in base.html) asks "Are you still there?"
+# two minutes before.
+SESSIONGUARD_IDLE_TIMEOUT = 15 * 60
+SESSIONGUARD_IDLE_WARNING_BEFORE = 2 * 60
+# Five sessions per account, two for staff (a callable of the user); a sign-in
+# beyond that signs out the account's least recently active session.
+SESSIONGUARD_MAX_SESSIONS = "example_project.demo.limits.max_sessions"
+SESSIONGUARD_LIMIT_POLICY = "evict_oldest"
+# "Your devices" and its confirmation pages inside the site's own layout.
+SESSIONGUARD_BASE_TEMPLATE = "base.html"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

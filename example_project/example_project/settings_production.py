@@ -1,23 +1,91 @@
-"""Example production settings: PostgreSQL is the record, Redis the hot path.
+"""Production settings for the example project: PostgreSQL is the record, Redis
+(through django-redis) the hot path, everything configured from the environment.
 
-Use with ``DJANGO_SETTINGS_MODULE=example_project.settings_production`` and
-``pip install "django-sessionguard[redis]" "psycopg[binary]"``. Everything comes
-from the environment; nothing here is a secret.
+Run with ``DJANGO_SETTINGS_MODULE=example_project.settings_production`` after
+``pip install "django-sessionguard[redis]" "psycopg[binary]"``; check with
+``python manage.py check --deploy`` (clean with the variables below set).
+Nothing in this file is a secret, and nothing secret has a default.
 
-    DJANGO_SECRET_KEY        required
-    DJANGO_ALLOWED_HOSTS     comma-separated, e.g. "example.com,www.example.com"
+Environment:
+
+    DJANGO_SECRET_KEY             required; signs session data, CSRF tokens...
+    DJANGO_SECRET_KEY_FALLBACKS   optional, comma-separated: previous keys, so
+                                  rotating the key does not sign everybody out
+    DJANGO_ALLOWED_HOSTS          required, comma-separated, e.g. "example.com"
     DATABASE_HOST / _PORT / _NAME / _USER / _PASSWORD
-    REDIS_URL                e.g. "redis://redis.internal:6379/0"
-    SESSIONGUARD_TRUSTED_PROXIES  comma-separated CIDRs of your load balancers
+                                  PostgreSQL; defaults 127.0.0.1, 5432,
+                                  sessionguard, postgres, (none)
+    DATABASE_SSLMODE              libpq sslmode; default "prefer", use
+                                  "verify-full" across a network you do not own
+    REDIS_URL                     default "redis://127.0.0.1:6379/0";
+                                  "rediss://..." for TLS
+    SESSIONGUARD_TRUSTED_PROXIES  comma-separated addresses / CIDRs of your load
+                                  balancers (only they may set X-Forwarded-For)
+    SESSIONGUARD_MAX_SESSIONS     optional: sessions per user (evict the oldest)
+
+The site's shape (apps, middleware, templates, URLs) is the demo's, without the
+demo's data app and its small limits. Everything that matters for a deployment
+is set here, explicitly.
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ["DJANGO_DEBUG"] = "0"  # before the base settings read it
+from django.core.exceptions import ImproperlyConfigured
 
-from example_project.settings import *  # noqa: F403
+from example_project import settings as demo
+
+
+def required(name: str) -> str:
+    """An environment variable that must be set: start-up fails without it."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(f"Set the {name} environment variable.")
+    return value
+
+
+def env_list(name: str, *, must_be_set: bool = False) -> list[str]:
+    """A comma-separated environment variable as a list."""
+    raw = required(name) if must_be_set else os.environ.get(name, "")
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DEBUG = False
+SECRET_KEY = required("DJANGO_SECRET_KEY")
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", must_be_set=True)
+
+BASE_DIR = demo.BASE_DIR
+INSTALLED_APPS = [app for app in demo.INSTALLED_APPS if app != "example_project.demo"]
+MIDDLEWARE = demo.MIDDLEWARE  # SessionGuardMiddleware in place of SessionMiddleware
+ROOT_URLCONF = demo.ROOT_URLCONF
+WSGI_APPLICATION = demo.WSGI_APPLICATION
+ASGI_APPLICATION = demo.ASGI_APPLICATION
+TEMPLATES = demo.TEMPLATES
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+LOGIN_URL = demo.LOGIN_URL
+LOGIN_REDIRECT_URL = demo.LOGIN_REDIRECT_URL
+LOGOUT_REDIRECT_URL = demo.LOGOUT_REDIRECT_URL
+LANGUAGE_CODE = demo.LANGUAGE_CODE
+TIME_ZONE = demo.TIME_ZONE
+USE_I18N = True
+USE_TZ = True
+# ``manage.py collectstatic`` fills STATIC_ROOT; serve it from the web server
+# (or WhiteNoise). The idle warning's script and style live there.
+STATIC_URL = demo.STATIC_URL
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or demo.STATIC_ROOT
+DEFAULT_AUTO_FIELD = demo.DEFAULT_AUTO_FIELD
+
+# -- the record: PostgreSQL -----------------------------------------------------
 
 DATABASES = {
     "default": {
@@ -27,28 +95,120 @@ DATABASES = {
         "NAME": os.environ.get("DATABASE_NAME", "sessionguard"),
         "USER": os.environ.get("DATABASE_USER", "postgres"),
         "PASSWORD": os.environ.get("DATABASE_PASSWORD", ""),
-        # Persistent connections: the session row is read on cache misses only.
+        # Persistent connections: with cached_db the session row is read only
+        # on a cache miss, but sign-ins, revocations and events write to it.
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            "connect_timeout": 5,
+            "sslmode": os.environ.get("DATABASE_SSLMODE", "prefer"),
+        },
     }
 }
 
-# Every web process, on every machine, shares this cache: a session revoked in
+# -- the hot path: Redis through django-redis -----------------------------------
+
+# Every web process on every machine shares this cache: a session revoked in
 # one process is gone in all of them.
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "KEY_PREFIX": "example",
+        "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "example"),
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # A Redis that hangs must not hang every request with it: fail in
+            # about a second (a cached_db load then fails loudly, as it should).
+            "SOCKET_CONNECT_TIMEOUT": 1.0,
+            "SOCKET_TIMEOUT": 1.0,
+            "CONNECTION_POOL_KWARGS": {
+                "max_connections": 50,
+                "health_check_interval": 30,
+            },
+            # Never True for the sessions' cache: an ignored error on a
+            # revocation's DEL would leave the revoked session usable from the
+            # cache. django-sessionguard raises instead and the revocation can
+            # be retried (docs/architecture.md, "Ending sessions").
+            "IGNORE_EXCEPTIONS": False,
+        },
     },
 }
-# Redis in front of the database for sessions.
+DJANGO_REDIS_IGNORE_EXCEPTIONS = False
+
+# Redis Sentinel (django-redis >= 5.4): the LOCATION's host is the name of the
+# monitored primary; django-redis asks the sentinels where it is now.
+#
+# CACHES = {
+#     "default": {
+#         "BACKEND": "django_redis.cache.RedisCache",
+#         "LOCATION": "redis://mymaster/0",
+#         "KEY_PREFIX": "example",
+#         "OPTIONS": {
+#             "CLIENT_CLASS": "django_redis.client.SentinelClient",
+#             "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+#             "CONNECTION_POOL_CLASS": "redis.sentinel.SentinelConnectionPool",
+#             "SENTINELS": [
+#                 ("sentinel-1", 26379),
+#                 ("sentinel-2", 26379),
+#                 ("sentinel-3", 26379),
+#             ],
+#             # Options for talking to the sentinels (add "password" if needed).
+#             "SENTINEL_KWARGS": {"socket_timeout": 0.5},
+#             "SOCKET_CONNECT_TIMEOUT": 1.0,
+#             "SOCKET_TIMEOUT": 1.0,
+#             "IGNORE_EXCEPTIONS": False,
+#         },
+#     },
+# }
+
+# -- sessions ---------------------------------------------------------------------
+
+# Redis in front of the database; the engine stores key hashes, never keys.
 SESSION_ENGINE = "django_sessionguard.backends.cached_db"
 SESSION_CACHE_ALIAS = "default"
+# __Host-: the browser keeps the cookie only if it is Secure, for Path=/ and
+# without Domain, so no subdomain can plant or overwrite a session cookie.
+SESSION_COOKIE_NAME = "__Host-sessionid"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_NAME = "__Host-csrftoken"
+CSRF_COOKIE_SECURE = True
 
-# Believe X-Forwarded-For / Forwarded only from these proxies.
-SESSIONGUARD_TRUSTED_PROXIES = [
-    cidr.strip()
-    for cidr in os.environ.get("SESSIONGUARD_TRUSTED_PROXIES", "").split(",")
-    if cidr.strip()
-]
+# NIST SP 800-63B AAL2 timeouts (see docs/security.md); set
+# SESSIONGUARD_IDLE_TIMEOUT / SESSIONGUARD_ABSOLUTE_TIMEOUT to override either.
+SESSIONGUARD_PROFILE = "AAL2"
+SESSIONGUARD_MAX_SESSIONS = (
+    int(os.environ.get("SESSIONGUARD_MAX_SESSIONS") or 0) or None
+)
+# "Your devices" inside the site's layout (base.html also carries the idle warning).
+SESSIONGUARD_BASE_TEMPLATE = demo.SESSIONGUARD_BASE_TEMPLATE
+
+# Behind a load balancer: believe X-Forwarded-For / Forwarded only from it,
+# e.g. SESSIONGUARD_TRUSTED_PROXIES="10.0.0.0/8,fd00::/8". Without it, the
+# recorded address of every session would be the balancer's.
+SESSIONGUARD_TRUSTED_PROXIES = env_list("SESSIONGUARD_TRUSTED_PROXIES")
+
+# -- HTTPS --------------------------------------------------------------------------
+
+SECURE_SSL_REDIRECT = True
+# Only if your proxy sets X-Forwarded-Proto (and strips it from clients):
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# One year of HSTS. Preload only once every subdomain serves HTTPS: it is
+# hard to undo.
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# -- logs -------------------------------------------------------------------------
+
+# One JSON line per session event on stderr, for the log shipper / SIEM.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django_sessionguard": {"handlers": ["console"], "level": "INFO"}},
+}
