@@ -15,6 +15,10 @@ from django.test import override_settings
 from django_sessionguard import checks
 from django_sessionguard.middleware import SessionGuardMiddleware
 
+# run_checks() includes the model checks, which open the database on Django 6.1
+# (whether a test runs first that already opened it must not matter).
+pytestmark = pytest.mark.django_db
+
 OURS = "django_sessionguard.middleware.SessionGuardMiddleware"
 DJANGOS = "django.contrib.sessions.middleware.SessionMiddleware"
 AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"

@@ -17,6 +17,9 @@ from django.test import override_settings
 
 from django_sessionguard import checks
 
+# run_checks() includes the model checks, which open the database on Django 6.1.
+pytestmark = pytest.mark.django_db
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
 
 #: What docs/security.md recommends: no deploy check fires.
