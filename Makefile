@@ -161,3 +161,16 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: venv
 	$(PY) -m tests.benchmarks $(BENCH_ARGS)
+
+# -- load/fuzz run --------------------------------------------------------------
+
+# The example project under gunicorn (4 workers, 127.0.0.1, a free port) on
+# PostgreSQL (database sessionguard_load, created and dropped) and Redis (db 11,
+# this run's keys only), hit by 10,000 ordinary and hostile requests from 12
+# client threads; fails on any 5xx, any request signed in without a live
+# session, any effect on another user's sessions. See docs/load.md.
+# LOAD_ARGS="--requests 50000 --users 100", or --quick for 500 requests.
+LOAD_ARGS ?=
+.PHONY: load
+load: venv
+	$(PY) -m tests.load $(LOAD_ARGS)

@@ -188,7 +188,7 @@ def expected_ends(staff: Staff, post: ActionPost) -> set[str]:
     return named
 
 
-@fuzzing(40)
+@fuzzing(30)
 @given(data=st.data())
 def test_changelist_actions_end_only_what_was_selected(
     staff: Staff, data: st.DataObject
@@ -219,7 +219,7 @@ def references(staff: Staff) -> st.SearchStrategy[str]:
     )
 
 
-@fuzzing(30)
+@fuzzing(25)
 @given(
     data=st.data(),
     method=st.sampled_from(["GET", "POST", "POST"]),
@@ -283,7 +283,7 @@ def named_user(user_id: str) -> Any:
         return None
 
 
-@fuzzing(30)
+@fuzzing(25)
 @given(
     data=st.data(),
     method=st.sampled_from(["GET", "POST", "POST"]),

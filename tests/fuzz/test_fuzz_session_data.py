@@ -82,7 +82,7 @@ def loaded(key: str) -> dict[str, Any]:
     return dict(store.items())
 
 
-@fuzzing(50)
+@fuzzing(35)
 @given(payload=payloads)
 def test_saved_data_loads_unchanged(engine: str, payload: dict[str, Any]) -> None:
     with rolled_back():
@@ -96,7 +96,7 @@ def test_saved_data_loads_unchanged(engine: str, payload: dict[str, Any]) -> Non
             assert same(loaded(key), payload)  # from the database
 
 
-@fuzzing(20)
+@fuzzing(15)
 @given(payload=payloads)
 def test_async_save_and_load(engine: str, payload: dict[str, Any]) -> None:
     async def save_and_load() -> dict[str, Any]:
@@ -112,7 +112,7 @@ def test_async_save_and_load(engine: str, payload: dict[str, Any]) -> None:
         assert same(async_to_sync(save_and_load)(), payload)
 
 
-@fuzzing(30)
+@fuzzing(20)
 @given(first=payloads, second=payloads)
 def test_a_second_save_replaces_the_data(
     engine: str, first: dict[str, Any], second: dict[str, Any]

@@ -39,7 +39,7 @@ def assert_bounded_and_printable(session: Session) -> None:
         assert value.isprintable()
 
 
-@fuzzing(60)
+@fuzzing(40)
 @given(user_agent=hostile_text)
 def test_anonymous_session_with_any_user_agent(engine: str, user_agent: str) -> None:
     with rolled_back():
@@ -67,7 +67,7 @@ def pages(engine: str, user: Any) -> dict[str, Any]:
     return {"staff": staff, "baseline": baseline}
 
 
-@fuzzing(20)
+@fuzzing(15)
 @given(user_agent=hostile_text)
 def test_signed_in_with_any_user_agent(
     pages: dict[str, Any], user: Any, user_agent: str
