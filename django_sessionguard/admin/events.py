@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_sessionguard.admin.display import user_admin_url
 from django_sessionguard.admin.filters import ActorFilter, UserFilter
+from django_sessionguard.admin.query import NulSafeChangelistMixin
 from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.admin.search import search_q
 from django_sessionguard.events import SECURITY_KINDS
@@ -144,7 +145,11 @@ class QueryOnlyChangeList(ChangeList):
         self.result_list = []
 
 
-class SessionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class SessionEventAdmin(
+    NulSafeChangelistMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,  # type: ignore[type-arg]
+):
     list_display = [
         "timestamp",
         "kind_column",

@@ -41,6 +41,7 @@ from django_sessionguard.admin.filters import (
     StatusFilter,
     UserFilter,
 )
+from django_sessionguard.admin.query import NulSafeChangelistMixin
 from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.admin.search import search_q
 from django_sessionguard.conf import conf
@@ -84,7 +85,11 @@ class ReferenceChangeList(ChangeList):
         )
 
 
-class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class SessionAdmin(
+    NulSafeChangelistMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,  # type: ignore[type-arg]
+):
     list_display = [
         "user_column",
         "device_column",

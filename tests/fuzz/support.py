@@ -186,7 +186,30 @@ def with_injection(text: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     )
 
 
+#: Values that have broken parsers and databases before.
+NASTY_VALUES = (
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "'",
+    '"',
+    "\\",
+    "../",
+    "-1",
+    "0",
+    "9" * 30,
+    "1e309",
+    "NaN",
+    "null",
+    "2001:db8::/32",
+    "203.0.113.",
+    "%",
+    "_",
+    "x" * 5_000,
+)
+
 hostile_text = st.one_of(
+    st.sampled_from(NASTY_VALUES),
     any_text,
     latin1_text,
     huge_text,

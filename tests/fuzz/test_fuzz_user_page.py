@@ -225,3 +225,17 @@ def test_only_what_the_owner_asked_for_ends(world: World, data: st.DataObject) -
         assert response.status_code in statuses
         assert response.status_code in CLIENT_ERRORS | {200, 302}
         assert live(everyone) == set(everyone) - ends
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"{PREFIX}%00/sign-out/", f"{PREFIX}api/%00/sign-out/", f"{PREFIX}a%00/sign-out/"],
+)
+def test_a_nul_byte_in_a_reference_is_not_found(world: World, path: str) -> None:
+    # Found by the property above on PostgreSQL, which refuses NUL in a query.
+    everyone = [world.me.reference, world.mine, *world.bobs]
+    client = Client(HTTP_USER_AGENT=WINDOWS_CHROME)
+    client.cookies[django_settings.SESSION_COOKIE_NAME] = world.me.cookie
+
+    assert client.post(path).status_code == 404
+    assert live(everyone) == set(everyone)
