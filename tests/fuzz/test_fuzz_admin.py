@@ -364,7 +364,7 @@ CHANGELIST_PARAMETERS = (
 )
 
 
-@fuzzing(40)
+@fuzzing(25)
 @given(
     query=st.dictionaries(
         mostly(st.sampled_from(CHANGELIST_PARAMETERS), hostile_text, weight=9),

@@ -82,7 +82,7 @@ def loaded(key: str) -> dict[str, Any]:
     return dict(store.items())
 
 
-@fuzzing(35)
+@fuzzing(25)
 @given(payload=payloads)
 def test_saved_data_loads_unchanged(engine: str, payload: dict[str, Any]) -> None:
     with rolled_back():
@@ -112,7 +112,7 @@ def test_async_save_and_load(engine: str, payload: dict[str, Any]) -> None:
         assert same(async_to_sync(save_and_load)(), payload)
 
 
-@fuzzing(20)
+@fuzzing(15)
 @given(first=payloads, second=payloads)
 def test_a_second_save_replaces_the_data(
     engine: str, first: dict[str, Any], second: dict[str, Any]
