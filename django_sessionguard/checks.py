@@ -577,3 +577,56 @@ def _not_me_url_messages() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+#: Cache backends whose connection errors reach the caller (see docs/faults.md).
+DJANGO_REDIS = "django_redis.cache.RedisCache"
+DJANGO_BUILTIN_REDIS = "django.core.cache.backends.redis.RedisCache"
+
+
+@register(Tags.caches)
+def check_session_cache_faults(**kwargs: Any) -> list[CheckMessage]:
+    """The session cache reports its failures, and a hung Redis cannot hang requests.
+
+    Ending a session is fail-safe only if a failed cache write raises:
+    django-redis's ``IGNORE_EXCEPTIONS`` (or ``DJANGO_REDIS_IGNORE_EXCEPTIONS``)
+    makes it look successful and leaves the revoked session usable.
+    """
+    if settings.SESSION_ENGINE != "django_sessionguard.backends.cached_db":
+        return []
+    alias = settings.SESSION_CACHE_ALIAS
+    config = settings.CACHES.get(alias, {})
+    backend = config.get("BACKEND", "")
+    options = config.get("OPTIONS") or {}
+    messages: list[CheckMessage] = []
+    if backend == DJANGO_REDIS and options.get(
+        "IGNORE_EXCEPTIONS",
+        getattr(settings, "DJANGO_REDIS_IGNORE_EXCEPTIONS", False),
+    ):
+        messages.append(
+            Error(
+                f"The session cache {alias!r} ignores Redis errors (django-redis "
+                "IGNORE_EXCEPTIONS): a revocation or sign-out that could not reach "
+                "Redis would look successful and leave the session usable from "
+                "the cache.",
+                hint=f'Set CACHES[{alias!r}]["OPTIONS"]["IGNORE_EXCEPTIONS"] = '
+                "False (a dedicated alias for sessions keeps it on for the rest). "
+                "Reads and saves already go around a Redis outage on their own.",
+                id="django_sessionguard.E060",
+            )
+        )
+    timeouts = {
+        DJANGO_REDIS: ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT"),
+        DJANGO_BUILTIN_REDIS: ("socket_timeout", "socket_connect_timeout"),
+    }.get(backend)
+    if timeouts and not settings.DEBUG and not all(options.get(t) for t in timeouts):
+        messages.append(
+            Warning(
+                f"The session cache {alias!r} has no {timeouts[0]} and "
+                f"{timeouts[1]}: a Redis that hangs would hang every request.",
+                hint=f'Set CACHES[{alias!r}]["OPTIONS"] {timeouts[0]} and '
+                f"{timeouts[1]} to a second or less; see docs/faults.md.",
+                id="django_sessionguard.W060",
+            )
+        )
+    return messages

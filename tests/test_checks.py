@@ -75,7 +75,12 @@ def test_good_configuration_is_clean(engine_path: str) -> None:
         SESSIONGUARD_PROFILE="AAL2",
         CACHES={
             "default": {"BACKEND": LOCMEM},
-            "sessions": {"BACKEND": REDIS, "LOCATION": "redis://127.0.0.1:6379/7"},
+            "sessions": {
+                "BACKEND": REDIS,
+                "LOCATION": "redis://127.0.0.1:6379/7",
+                # A hung Redis must not hang requests (W060).
+                "OPTIONS": {"SOCKET_TIMEOUT": 1, "SOCKET_CONNECT_TIMEOUT": 1},
+            },
         },
     ):
         assert ours(run_checks(include_deployment_checks=True)) == []

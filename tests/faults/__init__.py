@@ -1,0 +1,1 @@
+"""Fault tests: real redis-server processes killed, restarted and paused mid-run."""
