@@ -131,7 +131,7 @@ class Run:
         with self.lock:
             self.violations.append((category, message))
 
-    def bury(self, tab: Tab, *, ended: bool = True) -> None:
+    def bury(self, tab: Tab, *, ended: bool = True) -> str | None:
         """The tab's session is over: keep its cookie to replay later.
 
         ``ended=False``: the tab is dropped after a violation, its session
@@ -144,6 +144,7 @@ class Run:
         if cookie and ended:
             with self.lock:
                 self.dead_cookies.append(cookie)
+        return cookie
 
     def usernames_in(self, text: str) -> list[str]:
         return [user.name for user in self.users if user.name in text]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from tests.load.browser import Response
+from tests.load.browser import SESSION_COOKIE, Browser, Response
 from tests.load.model import (
     CROSS_USER,
     INJECTIONS,
+    NO_SESSION_AUTHENTICATED,
     OTHER,
     LoadUser,
     Run,
@@ -67,6 +68,30 @@ def check_listing(user: LoadUser, tab: Tab, listing: Response) -> None:
     expect(current == [tab.reference], f"api for {user.name}: current {current}")
 
 
+def ended_at_once(run: Run, tab: Tab) -> None:
+    """End the tab's session in the model, then replay its cookie right away.
+
+    The very next request with it, served by whichever worker, is anonymous:
+    revocation and sign-out take effect at once in every process.
+    """
+    agent = tab.browser.user_agent
+    cookie = run.bury(tab)
+    if cookie is None:
+        return
+    answer = run.send(
+        "ended-cookie-at-once",
+        Browser(run.host, run.port, agent),
+        "GET",
+        API,
+        raw_cookie=f"{SESSION_COOKIE}={cookie}",
+    )
+    expect(
+        answer.status == 401,
+        f"ended-cookie-at-once: {answer.status}",
+        NO_SESSION_AUTHENTICATED if answer.status == 200 else OTHER,
+    )
+
+
 # -- what a signed-in user does ----------------------------------------------------
 
 
@@ -115,7 +140,7 @@ def logout(run: Run, user: LoadUser, tab: Tab) -> None:
     answer = run.send("logout", tab.browser, "POST", "/logout/", form={}, csrf=True)
     expect(answer.status == 302, f"logout: {answer.status}")
     user.logouts += 1
-    run.bury(tab)
+    ended_at_once(run, tab)
 
 
 def revoke_other(run: Run, user: LoadUser, tab: Tab) -> None:
@@ -133,7 +158,7 @@ def revoke_other(run: Run, user: LoadUser, tab: Tab) -> None:
     )
     expect(answer.status == 302, f"revoke-other: {answer.status}")
     user.revoked += 1
-    run.bury(target)
+    ended_at_once(run, target)
     return None
 
 
@@ -155,4 +180,4 @@ def revoke_others_api(run: Run, user: LoadUser, tab: Tab) -> None:
     )
     user.revoked += len(others)
     for other in others:
-        run.bury(other)
+        ended_at_once(run, other)
