@@ -145,6 +145,15 @@ screenshots: venv
 	SESSIONGUARD_REQUIRE_SERVICES=1 SESSIONGUARD_TEST_DB=sqlite SESSIONGUARD_TEST_CACHE=locmem \
 	  $(PY) -m pytest tests/browser/screenshots.py -q -p no:cacheprovider
 
+# -- faults ---------------------------------------------------------------------
+
+# Only the fault tests (tests/faults/, marker "faults"), on the PostgreSQL +
+# Redis leg: real redis-server processes killed, restarted and paused mid-request
+# (docs/faults.md). `make test` runs them too, on both server legs.
+.PHONY: test-faults
+test-faults: venv
+	SESSIONGUARD_TEST_DB=postgres SESSIONGUARD_TEST_CACHE=redis $(PY) -m pytest -m faults $(PYTEST_ARGS)
+
 # -- clean ----------------------------------------------------------------------
 
 clean:

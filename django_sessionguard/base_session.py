@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models, router
+from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,12 +43,19 @@ class SessionQuerySet(models.QuerySet[Any]):
         return self.filter(user=user)
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        """Delete the rows and evict their cached copies, so deletion logs out."""
+        """Delete the rows and evict their cached copies, so deletion logs out.
+
+        All or nothing: if the cached copies cannot be evicted
+        (:class:`~django_sessionguard.faults.SessionCacheUnavailable`), the
+        rows come back.
+        """
         from django_sessionguard.backends.base import evict_cached_sessions
 
-        key_hashes = list(self.values_list("key_hash", flat=True))
-        result = super().delete()
-        evict_cached_sessions(key_hashes)
+        using = getattr(self, "_db", None) or router.db_for_write(self.model)
+        with transaction.atomic(using=using):
+            key_hashes = list(self.values_list("key_hash", flat=True))
+            result = super().delete()
+            evict_cached_sessions(key_hashes)
         return result
 
     delete.alters_data = True  # type: ignore[attr-defined]
@@ -139,12 +146,18 @@ class AbstractSession(models.Model):
     def delete(
         self, using: str | None = None, keep_parents: bool = False
     ) -> tuple[int, dict[str, int]]:
-        """Delete the row and evict its cached copies, so deletion logs out."""
+        """Delete the row and evict its cached copies, so deletion logs out.
+
+        All or nothing, like :meth:`SessionQuerySet.delete`.
+        """
         from django_sessionguard.backends.base import evict_cached_sessions
 
         key_hash = self.key_hash
-        result = super().delete(using=using, keep_parents=keep_parents)
-        evict_cached_sessions([key_hash])
+        with transaction.atomic(
+            using=using or router.db_for_write(type(self), instance=self)
+        ):
+            result = super().delete(using=using, keep_parents=keep_parents)
+            evict_cached_sessions([key_hash])
         return result
 
     delete.alters_data = True  # type: ignore[attr-defined]

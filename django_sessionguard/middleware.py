@@ -10,6 +10,9 @@ It keeps Django's request and response handling and adds, around them:
   policy says so - from what came with the session load, no extra I/O;
 * telling a client whose session was revoked or evicted why, once;
 * recording throttled activity after the response (not for passive requests);
+* reminding a client whose session write missed the session cache to have its
+  cached copy checked (:mod:`~django_sessionguard.stale_cache`), and answering
+  a sign-out the cache cannot make effective with a 503 (:mod:`faults`);
 * turning a sign-in refused by the session limit into a clear answer.
 
 Like Django's, it serves sync and async stacks (``MiddlewareMixin``).
@@ -30,12 +33,13 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import resolve_url
 
-from django_sessionguard import guessing, lifecycle, services
+from django_sessionguard import guessing, lifecycle, services, stale_cache
 from django_sessionguard.backends.base import SessionGuardStore
 from django_sessionguard.conf import conf
 from django_sessionguard.context_processors import SHOWN_ATTRIBUTE
 from django_sessionguard.devices import parse_user_agent
 from django_sessionguard.events import EventData, EventKind, record_events
+from django_sessionguard.faults import SessionCacheUnavailable, unavailable_response
 from django_sessionguard.keys import hash_key, is_well_formed, reference_for
 from django_sessionguard.limits import SessionLimitExceeded
 from django_sessionguard.network import get_client_ip
@@ -103,9 +107,14 @@ class SessionGuardMiddleware(SessionMiddleware):
             user_agent=request.META.get("HTTP_USER_AGENT"),
         )
         current_request.set(request)
+        stale_cache.note_request(request, session)
         if session.session_key is None:
             return None
-        return self.enforce_policy(request, session)
+        try:
+            return self.enforce_policy(request, session)
+        except SessionCacheUnavailable:
+            # Policy said end it, the cache could not be cleared: nothing ended.
+            return unavailable_response(request)
 
     def enforce_policy(
         self, request: HttpRequest, session: SessionGuardStore
@@ -128,7 +137,11 @@ class SessionGuardMiddleware(SessionMiddleware):
         if ending is not None:
             detail = {"timeout": ending.timeout} if ending.timeout else None
             services.end_current_session(
-                session, ending.kind, reason=ending.reason, detail=detail
+                session,
+                ending.kind,
+                reason=ending.reason,
+                detail=detail,
+                past_deadline=True,
             )
             return self._ended(request, (ending.kind, ending.timeout, ending.reason))
         for kind, detail in lifecycle.context_changes(session):
@@ -225,6 +238,8 @@ class SessionGuardMiddleware(SessionMiddleware):
     ) -> HttpResponse | None:
         if isinstance(exception, SessionLimitExceeded):
             return login_denied_response(request)
+        if isinstance(exception, SessionCacheUnavailable):
+            return unavailable_response(request)
         return None
 
     def process_response(
@@ -240,6 +255,7 @@ class SessionGuardMiddleware(SessionMiddleware):
                 or getattr(request, "_sessionguard_context_changed", False)
             ):
                 self.record_activity(session)
+            stale_cache.update_response(request, response, session)
         current_request.set(None)
         return response
 

@@ -54,6 +54,9 @@ def on_logout(
         return
     from django_sessionguard.devices import parse_user_agent
 
+    # Cached copies first: if the session cache cannot be cleared this raises
+    # and the sign-out is refused (a 503) before anything is recorded.
+    session.seal()
     record_event(
         EventKind.LOGOUT,
         session_ref=session.reference or "",

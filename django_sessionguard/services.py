@@ -44,6 +44,7 @@ from django_sessionguard.events import (
     record_events,
     store_events,
 )
+from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.keys import is_reference
 from django_sessionguard.models import Session, SessionEvent
 from django_sessionguard.signals import sessions_ended
@@ -255,18 +256,32 @@ def end_current_session(
     reason: str = "",
     actor: Any = None,
     detail: dict[str, Any] | None = None,
+    past_deadline: bool = False,
 ) -> None:
     """End the session a request is using: row and cache gone, event recorded.
 
     For timeouts and context changes found by the middleware. The store is
     flushed, so the rest of the request is anonymous.
+
+    When the session cache cannot be cleared this raises
+    :class:`~django_sessionguard.faults.SessionCacheUnavailable` with nothing
+    done, unless ``past_deadline``: a session ended by a deadline its own data
+    carries (timeouts, the "not valid before" cut-off) keeps its row and cached
+    copy until the cache answers, since either copy ends the same way whenever
+    it is used. The request is still anonymous and the event recorded.
     """
     row = {
         "reference": session.reference or "",
         "user_id": session._user_id(dict(session.items())),
     }
     event_detail = {**(detail or {}), **({"reason": reason} if reason else {})}
-    session.flush()
+    try:
+        session.flush()
+    except SessionCacheUnavailable:
+        if not past_deadline:
+            raise
+        session.clear()
+        session._session_key = None
     record_events(
         [
             EventData(

@@ -2,7 +2,9 @@
 
 Views are thin: listing and ending sessions go through :mod:`services`. A
 session is always looked up together with its owner, so a reference that is
-someone else's takes exactly the path of one that does not exist (404).
+someone else's takes exactly the path of one that does not exist (404). A
+sign-out the session cache cannot make effective is answered with a 503
+(the middleware's page, or JSON here), nothing changed.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from django_sessionguard.decorators import (
     reauth_response,
     recent_login_check,
 )
+from django_sessionguard.faults import SessionCacheUnavailable, unavailable_json
 from django_sessionguard.forms import ReauthenticationForm
 from django_sessionguard.security_headers import add_clear_site_data
 from django_sessionguard.session_rows import (
@@ -198,7 +201,8 @@ def api_error(error: str, message: str, status: int) -> JsonResponse:
 
 
 def api_view(*methods: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """JSON everywhere: 401 (not a redirect) when signed out, 405 as JSON."""
+    """JSON everywhere: 401 (not a redirect) when signed out, 405 as JSON, and
+    503 when the session cache cannot make a sign-out effective."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., Any]:
         view.sessionguard_json = True  # type: ignore[attr-defined]
@@ -216,7 +220,10 @@ def api_view(*methods: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
                 return response
             if not request.user.is_authenticated:
                 return reauth_response(request, authenticated=False, json=True)
-            return gated(request, *args, **kwargs)
+            try:
+                return gated(request, *args, **kwargs)
+            except SessionCacheUnavailable:
+                return unavailable_json()
 
         return wrapped
 

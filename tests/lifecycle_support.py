@@ -82,24 +82,32 @@ def row_exists(key_hash: str) -> bool:
 
 
 def cached_entries(key_hash: str) -> list[str]:
-    """Every session-cache entry still held for this session.
+    """Every session-cache entry still held for this session, tombstones aside.
 
     Reads both entries of the ``cached_db`` store through the cache API; on the
-    Redis leg also scans Redis itself for any key naming the session.
+    Redis leg also scans Redis itself for any key naming the session. An ended
+    session's entries are overwritten with a short-lived tombstone (which keeps
+    a racing request from caching it again); those are not counted, anything
+    else is.
     """
-    store = import_module(CACHED_DB).SessionStore
+    engine = import_module(CACHED_DB)
+    store, tombstone = engine.SessionStore, engine.TOMBSTONE
     cache = caches[settings.SESSION_CACHE_ALIAS]
     found = sorted(
-        cache.get_many(
+        key
+        for key, value in cache.get_many(
             [store.data_cache_key(key_hash), store.activity_cache_key(key_hash)]
-        )
+        ).items()
+        if value != tombstone
     )
     if uses_redis():
         from django_redis import get_redis_connection
 
         connection = get_redis_connection(settings.SESSION_CACHE_ALIAS)
         found += sorted(
-            key.decode() for key in connection.scan_iter(match=f"*{key_hash}*")
+            key.decode()
+            for key in connection.scan_iter(match=f"*{key_hash}*")
+            if cache.client.decode(connection.get(key)) != tombstone
         )
     return found
 

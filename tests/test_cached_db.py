@@ -1,8 +1,10 @@
 """``cached_db`` specifics: the cache is a copy, the database the record.
 
 A cache miss, a malformed entry or a cache outage falls back to the database;
-repopulating after a miss never overwrites a newer save; evicting a revoked
-session from the cache fails loudly rather than leaving it usable.
+repopulating after a miss never overwrites a newer save; ending a session
+writes tombstones first and fails loudly rather than leaving it usable. The
+same behaviours against a real Redis that is killed, restarted and paused are
+in ``tests/faults/``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import caches
 
-from django_sessionguard.backends.cached_db import SessionStore
+from django_sessionguard.backends.cached_db import TOMBSTONE, SessionStore
+from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session
 
@@ -128,7 +131,8 @@ def test_cache_outage_on_save_still_writes_the_database(
     monkeypatch.setattr(cache, "set", failing)
     session["a"] = 2
     session.save()
-    assert "Error saving the session to the cache" in caplog.text
+    assert "Session cache unavailable (write" in caplog.text
+    assert session.cache_behind
     stored = Session.objects.get(key_hash=hash_key(session.session_key))
     assert stored.get_decoded()["a"] == 2
 
@@ -140,18 +144,22 @@ def test_eviction_that_keeps_failing_raises(
     key = session.session_key
     attempts: list[Any] = []
 
-    def failing_delete_many(keys: Any) -> None:
-        attempts.append(keys)
+    def failing_set_many(entries: Any, timeout: Any = None) -> None:
+        attempts.append(entries)
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(cache, "delete_many", failing_delete_many)
-    with pytest.raises(ConnectionError):
+    monkeypatch.setattr(cache, "set_many", failing_set_many)
+    with pytest.raises(SessionCacheUnavailable):
         session.delete()
     assert len(attempts) == SessionStore.eviction_attempts
-    assert attempts[0] == [
-        SessionStore.data_cache_key(hash_key(key)),
-        SessionStore.activity_cache_key(hash_key(key)),
-    ]
+    assert attempts[0] == {
+        SessionStore.data_cache_key(hash_key(key)): TOMBSTONE,
+        SessionStore.activity_cache_key(hash_key(key)): TOMBSTONE,
+    }
+    # Tombstones first: the row is still there, the session still works.
+    monkeypatch.undo()
+    assert Session.objects.filter(key_hash=hash_key(key)).exists()
+    assert SessionStore(key)["a"] == 1
 
 
 def test_eviction_retries_a_transient_failure(
@@ -159,15 +167,15 @@ def test_eviction_retries_a_transient_failure(
 ) -> None:
     session = saved(a=1)
     key = session.session_key
-    real_delete_many = cache.delete_many
+    real_set_many = cache.set_many
     failures = [ConnectionError("blip")]
 
-    def flaky_delete_many(keys: Any) -> Any:
+    def flaky_set_many(entries: Any, timeout: Any = None) -> Any:
         if failures:
             raise failures.pop()
-        return real_delete_many(keys)
+        return real_set_many(entries, timeout)
 
-    monkeypatch.setattr(cache, "delete_many", flaky_delete_many)
+    monkeypatch.setattr(cache, "set_many", flaky_set_many)
     session.delete()
     monkeypatch.undo()
     assert SessionStore(key).load() == {}
@@ -179,3 +187,148 @@ def test_queryset_delete_evicts_the_cache() -> None:
     assert SessionStore(key)["a"] == 1
     Session.objects.filter(key_hash=hash_key(key)).delete()
     assert SessionStore(key).load() == {}
+
+
+# -- tombstones -------------------------------------------------------------------
+
+
+def test_ending_leaves_tombstones_that_a_late_add_cannot_replace(cache: Any) -> None:
+    session = saved(a=1)
+    key_hash = hash_key(session.session_key)
+    data_key = SessionStore.data_cache_key(key_hash)
+    session.delete()
+    assert cache.get(data_key) == TOMBSTONE
+    assert cache.get(SessionStore.activity_cache_key(key_hash)) == TOMBSTONE
+    # What a request that read the row just before the ending would do next.
+    assert cache.add(data_key, ({"a": 1}, None)) is False
+    assert SessionStore(session.session_key).load() == {}
+
+
+def test_a_tombstone_reads_the_database_and_is_not_repopulated(
+    cache: Any, cache_calls: Any, django_assert_num_queries: Any
+) -> None:
+    # An ending whose transaction rolled back after writing its tombstones.
+    key = saved(a=1).session_key
+    data_key = SessionStore.data_cache_key(hash_key(key))
+    cache.set(data_key, TOMBSTONE)
+    with django_assert_num_queries(1), cache_calls() as calls:
+        assert SessionStore(key)["a"] == 1
+    assert calls == ["get_many"]
+    assert cache.get(data_key) == TOMBSTONE
+
+
+def test_exists_is_false_for_a_tombstone() -> None:
+    session = saved(a=1)
+    key = session.session_key
+    assert SessionStore().exists(key) is True
+    session.delete()
+    assert SessionStore().exists(key) is False
+
+
+def test_a_save_that_lost_its_row_puts_the_tombstone_back(cache: Any) -> None:
+    from django.contrib.sessions.backends.base import UpdateError
+
+    session = saved(a=1)
+    key = session.session_key
+    loaded = SessionStore(key)
+    assert loaded["a"] == 1
+    session.delete()  # ended while `loaded` was in flight
+    loaded["a"] = 2
+    with pytest.raises(UpdateError):
+        loaded.save()  # cache first (over the tombstone), then no row to update
+    assert cache.get(SessionStore.data_cache_key(hash_key(key))) == TOMBSTONE
+    assert SessionStore(key).load() == {}
+
+
+# -- one failed call per request --------------------------------------------------
+
+
+def test_after_one_failed_cache_call_a_store_makes_no_more(
+    cache: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = saved(a=1)
+    calls: list[str] = []
+
+    def hung(name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            raise TimeoutError("Timeout reading from socket")
+
+        return call
+
+    for name in ("get_many", "add", "set", "set_many", "delete_many"):
+        monkeypatch.setattr(cache, name, hung(name))
+    store = SessionStore(session.session_key)
+    store.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
+    store["a"] = 2
+    store.save()
+    store.touch(force=True)
+    assert calls == ["get_many"]  # one timeout, then the database only
+    assert store.cache_behind
+    stored = Session.objects.get(key_hash=hash_key(session.session_key))
+    assert stored.get_decoded()["a"] == 2
+
+
+def test_a_timeout_is_not_retried_when_ending(
+    cache: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = saved(a=1)
+    attempts: list[Any] = []
+
+    def hung(entries: Any, timeout: Any = None) -> None:
+        attempts.append(entries)
+        raise TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(cache, "set_many", hung)
+    with pytest.raises(SessionCacheUnavailable):
+        session.delete()
+    assert len(attempts) == 1
+
+
+def test_a_new_key_at_sign_in_survives_a_cache_outage(
+    cache: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = saved(a=1)
+    old_key = session.session_key
+    monkeypatch.setattr(cache, "set_many", failing)
+    monkeypatch.setattr(cache, "set", failing)
+    session.cycle_key()
+    assert session.session_key != old_key
+    assert session["a"] == 1
+    # The old key could not be sealed, so its row stays: listed and revocable.
+    assert Session.objects.filter(key_hash=hash_key(old_key)).exists()
+    assert Session.objects.filter(key_hash=hash_key(session.session_key)).exists()
+    assert "previous key" in caplog.text
+
+
+# -- a client that saw a write miss the cache ------------------------------------
+
+
+def test_a_distrusted_copy_is_dropped_and_the_row_read(cache: Any) -> None:
+    key = saved(counter=1).session_key
+    # The row moved on while the cache was away; the cache kept its old copy.
+    newer = SessionStore(key)
+    newer["counter"] = 2
+    newer.save()
+    cache.set(
+        SessionStore.data_cache_key(hash_key(key)),
+        ({"counter": 1}, None),
+    )
+    assert SessionStore(key)["counter"] == 1  # what anyone else would be served
+
+    store = SessionStore(key)
+    store.distrust_cache()
+    assert store["counter"] == 2
+    assert store.cache_repaired
+    assert SessionStore(key)["counter"] == 2  # the cache holds the row's copy now
+
+
+def test_a_distrusted_copy_is_not_repaired_while_the_cache_is_down(
+    cache: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = saved(counter=1).session_key
+    monkeypatch.setattr(cache, "get_many", failing)
+    store = SessionStore(key)
+    store.distrust_cache()
+    assert store["counter"] == 1
+    assert not store.cache_repaired

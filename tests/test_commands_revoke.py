@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from io import StringIO
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
+from django_sessionguard.backends.cached_db import TOMBSTONE
 from django_sessionguard.events import EventKind
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session, SessionEvent
@@ -43,10 +45,15 @@ def is_anonymous(client: Client) -> bool:
 
 
 def cached_session_keys() -> list[str]:
+    """Session-cache keys holding anything but an ended session's tombstone."""
     cache = caches[django_settings.SESSION_CACHE_ALIAS]
     store = getattr(cache, "_cache", None)
     if isinstance(store, dict):  # local memory
-        return [key for key in store if "django_sessionguard" in key]
+        return [
+            key
+            for key, value in store.items()
+            if "django_sessionguard" in key and pickle.loads(value) != TOMBSTONE  # noqa: S301
+        ]
     from django_redis import get_redis_connection
 
     connection = get_redis_connection(django_settings.SESSION_CACHE_ALIAS)
@@ -54,6 +61,7 @@ def cached_session_keys() -> list[str]:
     return [
         key.decode()
         for key in connection.scan_iter(match=f"{prefix}:*django_sessionguard*")
+        if cache.client.decode(connection.get(key)) != TOMBSTONE
     ]
 
 

@@ -5,6 +5,8 @@ reason, recorded in the audit trail), then calls the revocation services
 with the staff member as actor, so events read ``revoked_staff`` and name who
 did it. Every path needs ``django_sessionguard.revoke_session``: without it the
 actions are not offered, and posting to them anyway is answered with 403.
+When the session cache cannot be reached nothing is revoked and the staff
+member gets a 503 page saying so (``docs/faults.md``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from django_sessionguard.faults import RETRY_AFTER, SessionCacheUnavailable
 from django_sessionguard.keys import is_reference
 from django_sessionguard.models import Session
 from django_sessionguard.services import end_sessions, revoke_all_sessions
@@ -35,6 +38,7 @@ REVOKE_ACTIONS = frozenset({"revoke_selected", "revoke_users"})
 #: Sessions (or users) listed by name on a confirmation page; the rest are counted.
 LISTED = 20
 TEMPLATE = "admin/django_sessionguard/session/revoke_confirmation.html"
+UNAVAILABLE_TEMPLATE = "admin/django_sessionguard/session/revoke_unavailable.html"
 
 
 class RevokeForm(forms.Form):
@@ -83,9 +87,12 @@ def revoke_selected(
     )
     form = RevokeForm(request.POST if confirmed(request) else None)
     if form.is_bound and form.is_valid():
-        count = end_sessions(
-            sessions, actor=request.user, reason=form.cleaned_data["reason"]
-        )
+        try:
+            count = end_sessions(
+                sessions, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except SessionCacheUnavailable:
+            return unavailable_response(modeladmin, request)
         modeladmin.message_user(request, revoked_message(count), messages.SUCCESS)
         return None
     count = sessions.count()
@@ -122,9 +129,12 @@ def revoke_users(
     )
     form = RevokeForm(request.POST if confirmed(request) else None)
     if form.is_bound and form.is_valid():
-        count = end_sessions(
-            sessions, actor=request.user, reason=form.cleaned_data["reason"]
-        )
+        try:
+            count = end_sessions(
+                sessions, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except SessionCacheUnavailable:
+            return unavailable_response(modeladmin, request)
         modeladmin.message_user(request, revoked_message(count), messages.SUCCESS)
         return None
     count = sessions.count()
@@ -225,6 +235,30 @@ def render_confirmation(
     )
 
 
+def unavailable_response(
+    modeladmin: SessionAdmin, request: HttpRequest
+) -> TemplateResponse:
+    """503 in the admin's own look: the session cache is down, nothing was revoked."""
+    opts = modeladmin.opts
+    return TemplateResponse(
+        request,
+        UNAVAILABLE_TEMPLATE,
+        {
+            **modeladmin.admin_site.each_context(request),
+            "opts": opts,
+            "app_label": opts.app_label,
+            "title": _("Sessions were not revoked"),
+            "message": _(
+                "The session cache cannot be reached, so no session was revoked "
+                "and nothing was recorded. Please try again in a moment."
+            ),
+            "changelist_url": modeladmin.url("changelist"),
+        },
+        status=503,
+        headers={"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"},
+    )
+
+
 # -- the single-object pages -----------------------------------------------------
 
 
@@ -246,9 +280,12 @@ def revoke_session_view(
         raise Http404
     form = RevokeForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
-        count = end_sessions(
-            sessions, actor=request.user, reason=form.cleaned_data["reason"]
-        )
+        try:
+            count = end_sessions(
+                sessions, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except SessionCacheUnavailable:
+            return unavailable_response(modeladmin, request)
         modeladmin.message_user(request, revoked_message(count), messages.SUCCESS)
         return HttpResponseRedirect(modeladmin.url("changelist"))
     return render_confirmation(
@@ -285,7 +322,10 @@ def revoke_user_view(
     form = RevokeForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         reason = form.cleaned_data["reason"]
-        count = revoke_all_sessions(user, actor=request.user, reason=reason)
+        try:
+            count = revoke_all_sessions(user, actor=request.user, reason=reason)
+        except SessionCacheUnavailable:
+            return unavailable_response(modeladmin, request)
         message = revoked_message(count)
         if user_url is not None:
             modeladmin.log_change(request, user, message)

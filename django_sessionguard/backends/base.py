@@ -522,6 +522,13 @@ class SessionGuardStore(DjangoDBStore):
 
     # -- cache hooks -------------------------------------------------------
 
+    def seal(self) -> None:
+        """Make this session's cached copies unusable now, or raise.
+
+        For code that records an ending before Django deletes the session; the
+        database engine has no cached copies.
+        """
+
     @classmethod
     def evict_cached(cls, key_hashes: list[str]) -> None:
         """Remove cached copies of these sessions; the database engine has none."""

@@ -10,22 +10,71 @@ Redis) and takes the newer activity. Because a touch never rewrites the data
 entry and a save never rewrites the activity entry, a slow request cannot undo
 a concurrent write. A cache miss reads the row once and repopulates the data
 entry with ``add`` (``SET NX``), so it cannot overwrite a newer save either.
+
+The cache is a copy, and a cache that fails never fails a request
+(``docs/faults.md``):
+
+* Reads fall back to the database. After one failed cache call a store makes
+  no more (a hung Redis costs one ``SOCKET_TIMEOUT`` per request, not one per
+  call).
+* Writes reach the database whether or not the cache takes them. When it did
+  not, the store is :attr:`~SessionStore.cache_behind` and the middleware
+  tells the client (:mod:`django_sessionguard.stale_cache`); the client's next
+  request drops the cached copy and reads the row, so a copy that Redis kept
+  through the outage cannot undo a write made during it.
+* Ending a session writes a short-lived *tombstone* over both entries before
+  the row goes. A cache-miss ``add`` cannot replace it, and an update writes
+  the cache before the row and puts the tombstone back when the row has gone,
+  so a request racing with the ending cannot bring the session back into the
+  cache. If the tombstone cannot be written, the ending raises
+  :class:`~django_sessionguard.faults.SessionCacheUnavailable` and nothing is
+  ended.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import BaseCache, caches
 
 from django_sessionguard.backends.base import Activity, SessionGuardStore
+from django_sessionguard.base_session import AbstractSession
+from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.keys import hash_key, is_well_formed
 
 logger = logging.getLogger("django_sessionguard")
 
 KEY_PREFIX = "django_sessionguard.cached_db:"
+
+#: The value written over a session's entries when it ends. Any reader treats
+#: it as a miss that must not be repopulated.
+TOMBSTONE = "django_sessionguard:ended"
+
+
+def describe(exc: BaseException) -> str:
+    """``"TimeoutError: Timeout reading from socket"``: for a log line, no traceback."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """Whether the cache timed out (redis-py, socket or builtin), here or in a cause."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:  # chains can loop
+        if isinstance(seen, TimeoutError | socket.timeout) or (
+            type(seen).__name__ == "TimeoutError"
+        ):
+            return True
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class SessionStore(SessionGuardStore):
@@ -33,8 +82,27 @@ class SessionStore(SessionGuardStore):
 
     cache_key_prefix = KEY_PREFIX
 
+    #: Attempts made to write tombstones before an ending is refused. A timeout
+    #: is not retried: a hung cache would only cost another timeout.
+    eviction_attempts = 3
+
+    #: Seconds a tombstone outlives the ending. It must outlast the time between
+    #: a racing request's read of the row and its ``add``: milliseconds, unless
+    #: that process stalls.
+    tombstone_timeout = 300
+
     def __init__(self, session_key: str | None = None) -> None:
         self._cache: BaseCache = caches[settings.SESSION_CACHE_ALIAS]
+        #: A cache call failed during this request: make no more.
+        self._cache_failed = False
+        #: The database has a write the cache did not get.
+        self._cache_behind = False
+        #: The client says the cached copy may be older than the row.
+        self._distrust_cache = False
+        #: The cached copy was checked (and dropped if it was suspect).
+        self._cache_repaired = False
+        #: Key hashes this store has already written tombstones for.
+        self._sealed: set[str] = set()
         super().__init__(session_key)
 
     # -- cache keys --------------------------------------------------------
@@ -57,6 +125,63 @@ class SessionStore(SessionGuardStore):
 
     def _cache_timeout(self, **kwargs: Any) -> int:
         return self.get_expiry_age(**kwargs)
+
+    # -- cache health ------------------------------------------------------
+
+    @property
+    def cache_behind(self) -> bool:
+        """Whether a write reached the database but not the cache in this request."""
+        return self._cache_behind
+
+    @property
+    def cache_repaired(self) -> bool:
+        """Whether a distrusted cached copy was checked (and dropped) successfully."""
+        return self._cache_repaired and not self._cache_behind
+
+    def distrust_cache(self) -> None:
+        """Do not serve the cached copy as it is: drop it and read the row.
+
+        Called by the middleware, before the session loads, when the client
+        carries the reminder that an earlier write missed the cache.
+        """
+        self._distrust_cache = True
+
+    def _cache_call(
+        self, what: str, call: Callable[..., Any], *args: Any
+    ) -> tuple[bool, Any]:
+        """Make one cache call; on failure log it, and skip the rest of the request.
+
+        Returns ``(ok, result)``.
+        """
+        if self._cache_failed:
+            return False, None
+        try:
+            return True, call(*args)
+        except Exception as exc:
+            self._cache_failed = True
+            logger.warning(
+                "Session cache unavailable (%s: %s); using the database.",
+                what,
+                describe(exc),
+            )
+            return False, None
+
+    async def _acache_call(
+        self, what: str, call: Callable[..., Awaitable[Any]], *args: Any
+    ) -> tuple[bool, Any]:
+        """See :meth:`_cache_call`."""
+        if self._cache_failed:
+            return False, None
+        try:
+            return True, await call(*args)
+        except Exception as exc:
+            self._cache_failed = True
+            logger.warning(
+                "Session cache unavailable (%s: %s); using the database.",
+                what,
+                describe(exc),
+            )
+            return False, None
 
     # -- load --------------------------------------------------------------
 
@@ -84,20 +209,33 @@ class SessionStore(SessionGuardStore):
     def _cache_keys(self, key_hash: str) -> list[str]:
         return [self.data_cache_key(key_hash), self.activity_cache_key(key_hash)]
 
-    def _entry(self, data: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-        activity = self._activity.to_cache() if self._activity else None
-        return (data, activity)
+    def _entry(
+        self, data: dict[str, Any], activity: Activity | None = None
+    ) -> tuple[dict[str, Any], Any]:
+        activity = activity or self._activity
+        return (data, activity.to_cache() if activity else None)
+
+    def _suspect(self, key_hash: str, found: dict[str, Any]) -> bool:
+        """Whether a distrusted copy is there to drop (the cache answered)."""
+        entry = found.get(self.data_cache_key(key_hash))
+        if entry is None or entry == TOMBSTONE:
+            self._cache_repaired = True  # nothing stale to serve
+            return False
+        return True
 
     def load(self) -> dict[str, Any]:
         key_hash = self.key_hash
         if key_hash is None:
             return {}
-        try:
-            found = self._cache.get_many(self._cache_keys(key_hash))
-        except Exception:
-            logger.warning(
-                "Session cache unavailable; reading the database.", exc_info=True
+        ok, found = self._cache_call(
+            "read", self._cache.get_many, self._cache_keys(key_hash)
+        )
+        found = found or {}
+        if ok and self._distrust_cache and self._suspect(key_hash, found):
+            dropped, _ = self._cache_call(
+                "drop a stale copy", self._cache.delete_many, self._cache_keys(key_hash)
             )
+            self._cache_repaired = dropped
             found = {}
         data = self._from_cache(key_hash, found)
         if data is not None:
@@ -106,26 +244,31 @@ class SessionStore(SessionGuardStore):
         if row is None:
             return {}
         data = self.decode(row.session_data)
-        try:
-            self._cache.add(
+        if found.get(self.data_cache_key(key_hash)) != TOMBSTONE:
+            self._cache_call(
+                "repopulate",
+                self._cache.add,
                 self.data_cache_key(key_hash),
                 self._entry(data),
                 self._cache_timeout(expiry=row.expire_date),
             )
-        except Exception:
-            logger.warning("Could not repopulate the session cache.", exc_info=True)
         return data
 
     async def aload(self) -> dict[str, Any]:
         key_hash = self.key_hash
         if key_hash is None:
             return {}
-        try:
-            found = await self._cache.aget_many(self._cache_keys(key_hash))
-        except Exception:
-            logger.warning(
-                "Session cache unavailable; reading the database.", exc_info=True
+        ok, found = await self._acache_call(
+            "read", self._cache.aget_many, self._cache_keys(key_hash)
+        )
+        found = found or {}
+        if ok and self._distrust_cache and self._suspect(key_hash, found):
+            dropped, _ = await self._acache_call(
+                "drop a stale copy",
+                self._cache.adelete_many,
+                self._cache_keys(key_hash),
             )
+            self._cache_repaired = dropped
             found = {}
         data = self._from_cache(key_hash, found)
         if data is not None:
@@ -134,48 +277,78 @@ class SessionStore(SessionGuardStore):
         if row is None:
             return {}
         data = self.decode(row.session_data)
-        try:
-            await self._cache.aadd(
+        if found.get(self.data_cache_key(key_hash)) != TOMBSTONE:
+            await self._acache_call(
+                "repopulate",
+                self._cache.aadd,
                 self.data_cache_key(key_hash),
                 self._entry(data),
                 await self.aget_expiry_age(expiry=row.expire_date),
             )
-        except Exception:
-            logger.warning("Could not repopulate the session cache.", exc_info=True)
         return data
 
     def exists(self, session_key: str | None) -> bool:
         if not is_well_formed(session_key):
             return False
-        if self.data_cache_key(hash_key(session_key)) in self._cache:
+        ok, entry = self._cache_call(
+            "read", self._cache.get, self.data_cache_key(hash_key(session_key))
+        )
+        if ok and entry is not None and entry != TOMBSTONE:
             return True
         return super().exists(session_key)
 
     async def aexists(self, session_key: str | None) -> bool:
         if not is_well_formed(session_key):
             return False
-        if await self._cache.ahas_key(self.data_cache_key(hash_key(session_key))):
+        ok, entry = await self._acache_call(
+            "read", self._cache.aget, self.data_cache_key(hash_key(session_key))
+        )
+        if ok and entry is not None and entry != TOMBSTONE:
             return True
         return await super().aexists(session_key)
 
     # -- save --------------------------------------------------------------
 
+    def _activity_saved(
+        self, obj: AbstractSession, must_create: bool, update_fields: list[str] | None
+    ) -> Activity | None:
+        """The activity the row will hold after this write (``None``: unchanged)."""
+        if must_create or (update_fields and "last_activity" in update_fields):
+            return Activity(
+                obj.last_activity.timestamp(),
+                self._client_ip,
+                self._client_user_agent or "",
+            )
+        return None
+
     def save(self, must_create: bool = False) -> None:
-        # The cache is written once per database write: a new session is
-        # written (and cached) by create(), and a save identical to the last
-        # one (see mark_saved()) writes neither.
+        """Write the row and the data entry (an unchanged save writes neither).
+
+        A new session is inserted, then cached. An existing one is cached
+        first, then updated: if the row has gone meanwhile (the session was
+        ended), the tombstone is put back and :class:`UpdateError` raised, so
+        the ending stays effective. A cache that fails is logged and skipped.
+        """
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
         if not must_create and self._unchanged_since_save(data):
             return None
-        super().save(must_create)
+        obj = self.create_model_instance(data)
+        update_fields = self._prepare_save(obj, must_create)
+        activity = self._activity_saved(obj, must_create, update_fields)
+        entry = self._entry(data, activity)
+        if not must_create:
+            self._write_entry(entry)
         try:
-            self._cache.set(
-                self.cache_key, self._entry(self._session), self._cache_timeout()
-            )
-        except Exception:
-            logger.exception("Error saving the session to the cache.")
+            self._write_row(obj, must_create, update_fields)
+        except UpdateError:
+            self._reseal()
+            raise
+        if must_create:
+            self._write_entry(entry)
+        if activity is not None:
+            self._remember_activity(obj.last_activity)
         return None
 
     async def asave(self, must_create: bool = False) -> None:
@@ -185,16 +358,62 @@ class SessionStore(SessionGuardStore):
         data = await self._aget_session(no_load=must_create)
         if not must_create and self._unchanged_since_save(data):
             return None
-        await super().asave(must_create)
+        obj = await self.acreate_model_instance(data)
+        update_fields = self._prepare_save(obj, must_create)
+        activity = self._activity_saved(obj, must_create, update_fields)
+        entry = self._entry(data, activity)
+        if not must_create:
+            await self._awrite_entry(entry)
         try:
-            await self._cache.aset(
-                await self.acache_key(),
-                self._entry(await self._aget_session()),
-                await self.aget_expiry_age(),
-            )
-        except Exception:
-            logger.exception("Error saving the session to the cache.")
+            await sync_to_async(self._write_row)(obj, must_create, update_fields)
+        except UpdateError:
+            await self._areseal()
+            raise
+        if must_create:
+            await self._awrite_entry(entry)
+        if activity is not None:
+            self._remember_activity(obj.last_activity)
         return None
+
+    def _write_entry(self, entry: tuple[dict[str, Any], Any]) -> None:
+        ok, _ = self._cache_call(
+            "write", self._cache.set, self.cache_key, entry, self._cache_timeout()
+        )
+        if not ok:
+            self._cache_behind = True
+
+    async def _awrite_entry(self, entry: tuple[dict[str, Any], Any]) -> None:
+        ok, _ = await self._acache_call(
+            "write",
+            self._cache.aset,
+            await self.acache_key(),
+            entry,
+            await self.aget_expiry_age(),
+        )
+        if not ok:
+            self._cache_behind = True
+
+    def _reseal(self) -> None:
+        """After an update that found no row: the session ended, keep it ended.
+
+        Only needed when this request's own cache write went through (it may
+        have replaced the ending's tombstone).
+        """
+        key_hash = self.key_hash
+        if key_hash is None or self._cache_failed:
+            return
+        # Logged if it fails; the write that raced with the ending may then
+        # stay cached (see docs/faults.md).
+        with contextlib.suppress(SessionCacheUnavailable):
+            self.evict_cached([key_hash])
+
+    async def _areseal(self) -> None:
+        """See :meth:`_reseal`."""
+        key_hash = self.key_hash
+        if key_hash is None or self._cache_failed:
+            return
+        with contextlib.suppress(SessionCacheUnavailable):
+            await self.aevict_cached([key_hash])
 
     # -- activity ----------------------------------------------------------
 
@@ -202,29 +421,93 @@ class SessionStore(SessionGuardStore):
         key_hash = self.key_hash
         if key_hash is None or self._activity is None:
             return
-        try:
-            self._cache.set(
-                self.activity_cache_key(key_hash),
-                self._activity.to_cache(),
-                self._cache_timeout(),
-            )
-        except Exception:
-            logger.warning("Could not cache session activity.", exc_info=True)
+        ok, _ = self._cache_call(
+            "write activity",
+            self._cache.set,
+            self.activity_cache_key(key_hash),
+            self._activity.to_cache(),
+            self._cache_timeout(),
+        )
+        if not ok:
+            self._cache_behind = True
 
     async def _acache_activity(self) -> None:
         key_hash = self.key_hash
         if key_hash is None or self._activity is None:
             return
-        try:
-            await self._cache.aset(
-                self.activity_cache_key(key_hash),
-                self._activity.to_cache(),
-                await self.aget_expiry_age(),
-            )
-        except Exception:
-            logger.warning("Could not cache session activity.", exc_info=True)
+        ok, _ = await self._acache_call(
+            "write activity",
+            self._cache.aset,
+            self.activity_cache_key(key_hash),
+            self._activity.to_cache(),
+            await self.aget_expiry_age(),
+        )
+        if not ok:
+            self._cache_behind = True
 
-    # -- eviction ----------------------------------------------------------
+    # -- ending ------------------------------------------------------------
+
+    def delete(self, session_key: str | None = None) -> None:
+        """End a session: tombstones first (or raise, ending nothing), then the row."""
+        if session_key is None:
+            session_key = self.session_key
+        if not is_well_formed(session_key):
+            return
+        key_hash = hash_key(session_key)
+        if key_hash not in self._sealed:
+            self.evict_cached([key_hash])
+            self._sealed.add(key_hash)
+        self.model.objects.filter(key_hash=key_hash).delete_rows()
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        """See :meth:`delete`."""
+        if session_key is None:
+            session_key = self.session_key
+        if not is_well_formed(session_key):
+            return
+        key_hash = hash_key(session_key)
+        if key_hash not in self._sealed:
+            await self.aevict_cached([key_hash])
+            self._sealed.add(key_hash)
+        await sync_to_async(self.model.objects.filter(key_hash=key_hash).delete_rows)()
+
+    def seal(self) -> None:
+        """Make this session's cached copies unusable now, or raise.
+
+        For code that records an ending before Django deletes the session
+        (the sign-out receiver): if this raises, nothing has been recorded
+        yet, and the later :meth:`delete` does not write the tombstones again.
+        """
+        key_hash = self.key_hash
+        if key_hash is not None and key_hash not in self._sealed:
+            self.evict_cached([key_hash])
+            self._sealed.add(key_hash)
+
+    def cycle_key(self) -> None:
+        """A new key for the same data; the old key's row stays if the cache is down.
+
+        Signing in must work during a cache outage. The old key's cached copy
+        holds what the old key already gave access to, so when it cannot be
+        made unusable the old row is kept too (listed, revocable, expiring),
+        rather than leaving a cached copy that nothing records.
+        """
+        try:
+            super().cycle_key()
+        except SessionCacheUnavailable:
+            logger.warning(
+                "Session cache unavailable: the previous key of a session whose "
+                "key changed at sign-in stays valid until it expires or is revoked."
+            )
+
+    async def acycle_key(self) -> None:
+        """See :meth:`cycle_key`."""
+        try:
+            await super().acycle_key()
+        except SessionCacheUnavailable:
+            logger.warning(
+                "Session cache unavailable: the previous key of a session whose "
+                "key changed at sign-in stays valid until it expires or is revoked."
+            )
 
     @classmethod
     def _eviction_keys(cls, key_hashes: list[str]) -> list[str]:
@@ -234,41 +517,52 @@ class SessionStore(SessionGuardStore):
             keys.append(cls.activity_cache_key(key_hash))
         return keys
 
-    #: Attempts made to evict cached copies before a revocation fails loudly.
-    eviction_attempts = 3
+    @classmethod
+    def _refuse(cls, count: int, exc: BaseException) -> SessionCacheUnavailable:
+        logger.error(
+            "Session cache unavailable: could not make %d ended session(s) "
+            "unusable there (%s).",
+            count,
+            describe(exc),
+        )
+        return SessionCacheUnavailable(
+            f"The session cache could not be reached to end {count} session(s)."
+        )
 
     @classmethod
     def evict_cached(cls, key_hashes: list[str]) -> None:
-        """Delete the cached copies of these sessions, or raise.
+        """Write tombstones over these sessions' cache entries, or raise.
 
-        The rows are already gone, but a cached copy would keep the session
-        usable, so a failure is retried and then raised rather than logged.
+        One round trip (``set_many``: a pipeline on Redis). A cached copy would
+        keep a session usable, so a failure is retried (unless it was a
+        timeout) and then raised as
+        :class:`~django_sessionguard.faults.SessionCacheUnavailable`; callers
+        write tombstones before, or inside the same transaction as, deleting
+        rows, so nothing is half-ended.
         """
         cache = caches[settings.SESSION_CACHE_ALIAS]
-        keys = cls._eviction_keys(key_hashes)
+        tombstones = dict.fromkeys(cls._eviction_keys(key_hashes), TOMBSTONE)
         for attempt in range(1, cls.eviction_attempts + 1):
             try:
-                cache.delete_many(keys)
+                failed = cache.set_many(tombstones, cls.tombstone_timeout)
+                if failed:
+                    raise ConnectionError(f"{len(failed)} cache key(s) not written")
                 return
-            except Exception:
-                if attempt == cls.eviction_attempts:
-                    logger.error(
-                        "Could not evict %d session(s) from the cache.", len(key_hashes)
-                    )
-                    raise
+            except Exception as exc:
+                if attempt == cls.eviction_attempts or is_timeout(exc):
+                    raise cls._refuse(len(key_hashes), exc) from exc
 
     @classmethod
     async def aevict_cached(cls, key_hashes: list[str]) -> None:
         """See :meth:`evict_cached`."""
         cache = caches[settings.SESSION_CACHE_ALIAS]
-        keys = cls._eviction_keys(key_hashes)
+        tombstones = dict.fromkeys(cls._eviction_keys(key_hashes), TOMBSTONE)
         for attempt in range(1, cls.eviction_attempts + 1):
             try:
-                await cache.adelete_many(keys)
+                failed = await cache.aset_many(tombstones, cls.tombstone_timeout)
+                if failed:
+                    raise ConnectionError(f"{len(failed)} cache key(s) not written")
                 return
-            except Exception:
-                if attempt == cls.eviction_attempts:
-                    logger.error(
-                        "Could not evict %d session(s) from the cache.", len(key_hashes)
-                    )
-                    raise
+            except Exception as exc:
+                if attempt == cls.eviction_attempts or is_timeout(exc):
+                    raise cls._refuse(len(key_hashes), exc) from exc

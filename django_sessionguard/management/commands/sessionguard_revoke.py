@@ -2,7 +2,9 @@
 
 Goes through :mod:`django_sessionguard.services`, like the admin and the
 devices page: rows and cached copies go, and each ending is recorded as
-revoked by the system (no person acted), with the ``--reason`` given.
+revoked by the system (no person acted), with the ``--reason`` given. If the
+session cache cannot be reached nothing is ended and the command fails with
+a message saying so (exit status 1).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from django_sessionguard import services
+from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.keys import REFERENCE_LENGTH
 from django_sessionguard.management.commands._arguments import add_user, find_user
 from django_sessionguard.models import Session
@@ -55,9 +58,19 @@ class Command(BaseCommand):
         reason: str = options.get("reason") or ""
         if keep:
             self._check_reference(user, keep)
-            ended = services.revoke_other_sessions(user, keep, reason=reason)
-        else:
-            ended = services.revoke_all_sessions(user, reason=reason)
+        try:
+            if keep:
+                ended = services.revoke_other_sessions(user, keep, reason=reason)
+            else:
+                ended = services.revoke_all_sessions(user, reason=reason)
+        except SessionCacheUnavailable:
+            raise CommandError(
+                _(
+                    "The session cache cannot be reached, so no session was ended "
+                    "and nothing was recorded. Run the command again once it "
+                    "answers."
+                )
+            ) from None
         if options["verbosity"] >= 1:
             self.stdout.write(
                 ngettext(

@@ -1,0 +1,14 @@
+"""The suite's URLs plus the fault-injecting views."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from tests.faults import views
+from tests.urls import urlpatterns as suite_urlpatterns
+
+urlpatterns = [
+    path("faults/read/", views.read),
+    path("faults/write/", views.write),
+    *suite_urlpatterns,
+]
