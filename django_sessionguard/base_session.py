@@ -15,6 +15,7 @@ from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from django_sessionguard import liveness
 from django_sessionguard.devices import (
     FIELD_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
@@ -31,12 +32,51 @@ class SessionQuerySet(models.QuerySet[Any]):
     """Queries over sessions (of :class:`AbstractSession` or a subclass)."""
 
     def active(self, now: datetime | None = None) -> SessionQuerySet:
-        """Sessions that have not expired."""
+        """Sessions that have not expired (idle and absolute timeouts aside:
+        see :meth:`live`)."""
         return self.filter(expire_date__gt=now or timezone.now())
 
     def expired(self, now: datetime | None = None) -> SessionQuerySet:
         """Sessions past their expiry date."""
         return self.filter(expire_date__lte=now or timezone.now())
+
+    def live(self, now: datetime | None = None, user: Any = None) -> SessionQuerySet:
+        """Sessions the next request would not end: not expired, and (signed-in
+        ones) past none of the not-valid-before cut-off, the absolute and the
+        idle timeout.
+
+        With ``user`` (a user instance): only that user's sessions, judged
+        with the timeouts that apply to them (per-user callables included).
+        Without, a timeout configured as a callable is not applied: such
+        sessions are live until their expiry date. See
+        :mod:`django_sessionguard.liveness`.
+        """
+        now = now or timezone.now()
+        sessions = self if user is None else self.for_user(user)
+        return sessions.filter(liveness.live_q(now, liveness.deadlines(now, user)))
+
+    def dead(self, now: datetime | None = None, user: Any = None) -> SessionQuerySet:
+        """The complement of :meth:`live`: expired, or past a deadline."""
+        now = now or timezone.now()
+        sessions = self if user is None else self.for_user(user)
+        return sessions.filter(liveness.dead_q(now, liveness.deadlines(now, user)))
+
+    def with_ending(
+        self, now: datetime | None = None, user: Any = None
+    ) -> SessionQuerySet:
+        """Annotate each row with ``sessionguard_ending``: how it has ended.
+
+        ``""`` for a live row (as :meth:`live` judges it, ``user`` likewise),
+        ``"expired"`` past its expiry date, else the event kind its next
+        request would record (``expired_absolute``, ``expired_idle`` or
+        ``revoked_system`` for the not-valid-before cut-off).
+        """
+        now = now or timezone.now()
+        found = liveness.deadlines(now, user)
+        annotated: SessionQuerySet = self.annotate(
+            sessionguard_ending=liveness.ending(now, found)
+        )
+        return annotated
 
     def for_user(self, user: Any) -> SessionQuerySet:
         """Sessions signed in as ``user`` (a user instance or primary key)."""

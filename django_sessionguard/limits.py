@@ -14,11 +14,21 @@ Without a limit nothing is locked.
   new session is discarded (nothing half-created). The middleware turns the
   exception into an answer the login page can show; a login form using
   :class:`SessionLimitFormMixin` shows the error inline instead.
+
+Only live sessions count (:meth:`SessionQuerySet.live`, with the user's own
+timeouts): a session past the idle or absolute timeout, or signed in before
+``SESSIONGUARD_NOT_VALID_BEFORE``, takes no place. A sign-in that goes ahead
+ends such sessions in the same transaction, recorded as their next request
+would have recorded them (``expired_idle``, ``expired_absolute``,
+``revoked_system``), so they are never evicted in place of a live one. A
+refused sign-in changes nothing (the transaction is rolled back); while the
+session cache cannot be reached they are left for their next request (their
+cached copies could not be ended with them).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -28,8 +38,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.functional import lazy
 
+from django_sessionguard import liveness
 from django_sessionguard.backends.base import SessionGuardStore, evict_cached_sessions
 from django_sessionguard.base_session import SessionQuerySet
 from django_sessionguard.conf import conf, resolve_per_user
@@ -41,10 +53,17 @@ from django_sessionguard.events import (
     record_events,
     store_events,
 )
+from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.models import Session
 from django_sessionguard.new_device import login_detail
 from django_sessionguard.responses import limit_message
-from django_sessionguard.services import ROW_FIELDS, ending_event, send_sessions_ended
+from django_sessionguard.services import (
+    ROW_FIELDS,
+    ending_event,
+    overdue_event,
+    send_overdue_ended,
+    send_sessions_ended,
+)
 
 #: The sign-in error, translated when shown.
 LIMIT_MESSAGE = lazy(limit_message, str)()
@@ -64,20 +83,46 @@ def max_sessions_for(user: Any) -> int | None:
 
 
 def other_live_sessions(
-    user: Any, current_key_hash: str | None, using: str | None = None
+    user: Any,
+    current_key_hash: str | None,
+    using: str | None = None,
+    now: datetime | None = None,
 ) -> SessionQuerySet:
-    """``user``'s sessions that count against the limit, besides the current one."""
-    sessions = Session.objects.db_manager(using).for_user(user).active()
+    """``user``'s sessions that count against the limit, besides the current one.
+
+    The live ones (:meth:`SessionQuerySet.live`, with ``user``'s timeouts).
+    """
+    sessions = Session.objects.db_manager(using).live(now, user=user)
     if current_key_hash is not None:
         sessions = sessions.exclude(key_hash=current_key_hash)
-    cutoff = conf.NOT_VALID_BEFORE
-    if cutoff is not None:
-        # Already ended by the global cut-off (their rows go on their next
-        # request): they do not take a place.
-        sessions = sessions.filter(
-            authenticated_at__gte=datetime.fromtimestamp(cutoff, tz=UTC)
-        )
     return sessions
+
+
+def _other_sessions(
+    user: Any,
+    current_key_hash: str | None,
+    using: str,
+    now: datetime,
+    found: list[liveness.Deadline],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``user``'s other unexpired sessions, least recently active first, in
+    one query: ``(live, overdue)`` by ``found``'s deadlines, each row with its
+    ``sessionguard_ending`` (see :meth:`SessionQuerySet.with_ending`)."""
+    sessions = (
+        Session.objects.using(using)
+        .for_user(user)
+        .active(now)
+        .annotate(sessionguard_ending=liveness.ending(now, found))
+    )
+    if current_key_hash is not None:
+        sessions = sessions.exclude(key_hash=current_key_hash)
+    rows = list(
+        sessions.order_by("last_activity").values(*ROW_FIELDS, "sessionguard_ending")
+    )
+    return (
+        [row for row in rows if not row["sessionguard_ending"]],
+        [row for row in rows if row["sessionguard_ending"]],
+    )
 
 
 def _client_event(
@@ -114,6 +159,7 @@ def bind_login(request: HttpRequest, user: Any) -> None:
         return
     using = router.db_for_write(Session)
     evicted: list[dict[str, Any]] = []
+    overdue: list[dict[str, Any]] = []
     try:
         with transaction.atomic(using=using):
             # The lock that serialises concurrent sign-ins of this user. It is
@@ -130,22 +176,31 @@ def bind_login(request: HttpRequest, user: Any) -> None:
             # sign-in counts this session.
             session.save()
             session.mark_saved()
-            others = list(
-                other_live_sessions(user, session.key_hash, using)
-                .order_by("last_activity")
-                .values(*ROW_FIELDS)
-            )
-            excess = len(others) + 1 - limit
+            now = timezone.now()
+            found = liveness.deadlines(now, user)
+            live, overdue = _other_sessions(user, session.key_hash, using, now, found)
+            excess = len(live) + 1 - limit
             if excess > 0:
                 if conf.LIMIT_POLICY == "deny_new":
                     raise SessionLimitExceeded()
-                evicted = others[:excess]
+                evicted = live[:excess]
+            # Sessions already past a deadline take no place; they end here,
+            # recorded as their next request would have recorded them.
+            if overdue and not evicted:
+                overdue = _seal_overdue(overdue)
+            ended = [*overdue, *evicted]
+            if ended:
                 Session.objects.using(using).filter(
-                    key_hash__in=[row["key_hash"] for row in evicted]
+                    key_hash__in=[row["key_hash"] for row in ended]
                 ).delete_rows()
             reference = session.reference or ""
+            deadline_of = liveness.by_kind(found)
             events = store_events(
                 [
+                    *(
+                        overdue_event(row, deadline_of[row["sessionguard_ending"]])
+                        for row in overdue
+                    ),
                     *(
                         ending_event(
                             row, kind=EventKind.EVICTED, detail={"by": reference}
@@ -157,14 +212,30 @@ def bind_login(request: HttpRequest, user: Any) -> None:
             )
             if evicted:
                 # Inside the transaction, as in services.end_sessions: a cache
-                # failure undoes the eviction instead of orphaning a copy.
-                evict_cached_sessions(row["key_hash"] for row in evicted)
+                # failure undoes the endings instead of orphaning a copy.
+                evict_cached_sessions(row["key_hash"] for row in ended)
     except SessionLimitExceeded:
         _discard_denied_login(request, session, user)
         raise
     announce_events(events)
+    send_overdue_ended(overdue)
     if evicted:
         send_sessions_ended(evicted, kind=EventKind.EVICTED, actor=None)
+
+
+def _seal_overdue(overdue: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Make the cached copies of sessions past a deadline unusable: those to end.
+
+    Before their rows go, as the services do. When the session cache cannot
+    be reached they are left alone (none, returned): they already take no
+    place, and either copy of such a session ends the same way whenever it is
+    used, so the sign-in need not wait for the cache.
+    """
+    try:
+        evict_cached_sessions(row["key_hash"] for row in overdue)
+    except SessionCacheUnavailable:
+        return []
+    return overdue
 
 
 def _discard_denied_login(

@@ -27,15 +27,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import connections, models, router, transaction
+from django.utils import timezone
 
+from django_sessionguard import liveness
 from django_sessionguard.backends.base import SessionGuardStore, evict_cached_sessions
 from django_sessionguard.base_session import SessionQuerySet
-from django_sessionguard.conf import conf
 from django_sessionguard.devices import Device, parse_user_agent
 from django_sessionguard.events import (
     EventData,
@@ -156,12 +157,47 @@ def end_sessions(
         queryset = sessions
     else:
         queryset = Session.objects.filter(pk__in=[s.pk for s in sessions])
+    return len(_end(queryset, kind=kind, actor=actor, reason=reason))
+
+
+def _end(
+    queryset: models.QuerySet[Any],
+    *,
+    kind: str | None,
+    actor: Any,
+    reason: str,
+    owner: Any = None,
+) -> list[dict[str, Any]]:
+    """End the sessions of ``queryset``; returns their rows.
+
+    With ``owner`` (the user whose sessions these are), a row that is no
+    longer live (see :meth:`SessionQuerySet.live`) is not recorded as
+    revoked: past a timeout or the not-valid-before cut-off, it is recorded
+    as what its next request would have recorded (``expired_idle``...,
+    nobody acting); past its expiry date, it is deleted without an event, as
+    ``clearsessions`` would. Its ``sessionguard_ending`` says which (``""``:
+    it was live and is now revoked).
+    """
+    now = timezone.now()
+    found = liveness.deadlines(now, owner) if owner is not None else []
+    deadline_of = liveness.by_kind(found)
     actor_id = getattr(actor, "pk", None)
     detail = {"reason": reason} if reason else {}
+    selected = _locked(queryset)
     with transaction.atomic(using=queryset.db):
-        rows = list(_locked(queryset).values(*ROW_FIELDS))
+        if owner is None:
+            rows = [
+                {**row, "sessionguard_ending": ""}
+                for row in selected.values(*ROW_FIELDS)
+            ]
+        else:
+            rows = list(
+                selected.annotate(
+                    sessionguard_ending=liveness.ending(now, found)
+                ).values(*ROW_FIELDS, "sessionguard_ending")
+            )
         if not rows:
-            return 0
+            return []
         Session.objects.using(queryset.db).filter(
             pk__in=[row["key_hash"] for row in rows]
         ).delete_rows()
@@ -172,7 +208,10 @@ def end_sessions(
                 actor_id=actor_id,
                 detail=detail,
             )
+            if not row["sessionguard_ending"]
+            else overdue_event(row, deadline_of[row["sessionguard_ending"]])
             for row in rows
+            if row["sessionguard_ending"] != liveness.EXPIRED
         )
         # Last, inside the transaction: if the cache cannot be cleared this
         # raises, the rows come back, and the revocation can simply be
@@ -180,22 +219,53 @@ def end_sessions(
         # copy whose key nothing remembers.)
         evict_cached_sessions(row["key_hash"] for row in rows)
     announce_events(events)
-    send_sessions_ended(rows, kind=kind, actor=actor)
-    return len(rows)
+    send_sessions_ended(
+        [row for row in rows if not row["sessionguard_ending"]], kind=kind, actor=actor
+    )
+    send_overdue_ended(rows)
+    return rows
+
+
+def overdue_event(row: dict[str, Any], deadline: liveness.Deadline) -> EventData:
+    """The event recording that the session of ``row`` ended past ``deadline``.
+
+    What the middleware records when it finds such a session on a request:
+    the deadline's kind and detail, nobody acting.
+    """
+    return ending_event(row, kind=deadline.kind, detail=deadline.detail())
+
+
+def send_overdue_ended(rows: Iterable[dict[str, Any]]) -> None:
+    """Send ``sessions_ended`` for the rows ended past a deadline, per kind."""
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        ending = row["sessionguard_ending"]
+        if ending and ending != liveness.EXPIRED:
+            by_kind.setdefault(ending, []).append(row)
+    for ending, ended in by_kind.items():
+        send_sessions_ended(ended, kind=ending, actor=None)
+
+
+def _live_count(rows: list[dict[str, Any]]) -> int:
+    return sum(1 for row in rows if not row["sessionguard_ending"])
 
 
 def revoke_session(
     user: Any, reference: str, *, actor: Any = None, reason: str = ""
 ) -> bool:
-    """End ``user``'s session named by ``reference``. False if there is none.
+    """End ``user``'s live session named by ``reference``. False if there is none.
 
     The owner is part of the lookup: a reference belonging to someone else
     behaves exactly like one that does not exist, and so does a malformed one.
+    A session that is no longer live (past a timeout, see
+    :meth:`SessionQuerySet.live`) is ended as what ended it, not as revoked,
+    and gives False too.
     """
     if not is_reference(reference):
         return False
     sessions = Session.objects.for_user(user).filter(reference=reference)
-    return end_sessions(sessions, actor=actor, reason=reason) > 0
+    rows = _end(sessions, kind=None, actor=actor, reason=reason, owner=user)
+    return _live_count(rows) > 0
 
 
 def revoke_other_sessions(
@@ -206,19 +276,33 @@ def revoke_other_sessions(
     reason: str = "",
     kind: str | None = None,
 ) -> int:
-    """End all of ``user``'s sessions except the one named ``keep_reference``."""
+    """End all of ``user``'s sessions except the one named ``keep_reference``.
+
+    Returns how many *live* sessions were ended. Sessions already past a
+    timeout go too, recorded as what ended them (``expired_idle``...), and
+    are not counted: the devices page never listed them.
+    """
     sessions = Session.objects.for_user(user)
     if keep_reference:
         sessions = sessions.exclude(reference=keep_reference)
-    return end_sessions(sessions, actor=actor, reason=reason, kind=kind)
+    return _live_count(
+        _end(sessions, kind=kind, actor=actor, reason=reason, owner=user)
+    )
 
 
 def revoke_all_sessions(
     user: Any, *, actor: Any = None, reason: str = "", kind: str | None = None
 ) -> int:
-    """End every session of ``user``."""
-    return end_sessions(
-        Session.objects.for_user(user), actor=actor, reason=reason, kind=kind
+    """End every session of ``user``; returns how many live ones were ended
+    (counted as by :func:`revoke_other_sessions`)."""
+    return _live_count(
+        _end(
+            Session.objects.for_user(user),
+            kind=kind,
+            actor=actor,
+            reason=reason,
+            owner=user,
+        )
     )
 
 
@@ -228,25 +312,26 @@ def revoke_sessions_before(
     """A per-user "not valid before": end ``user``'s sessions signed in before ``when``.
 
     Sessions whose sign-in time is unknown count as older. Constant cost, like
-    :func:`end_sessions`. (The global cut-off is the
+    :func:`end_sessions`; returns how many live sessions were ended (counted
+    as by :func:`revoke_other_sessions`). (The global cut-off is the
     ``SESSIONGUARD_NOT_VALID_BEFORE`` setting, checked at no cost per request.)
     """
     sessions = Session.objects.for_user(user).filter(
         models.Q(authenticated_at__lt=when) | models.Q(authenticated_at__isnull=True)
     )
-    return end_sessions(sessions, actor=actor, reason=reason)
+    return _live_count(
+        _end(sessions, kind=None, actor=actor, reason=reason, owner=user)
+    )
 
 
 def live_sessions(user: Any) -> SessionQuerySet:
-    """``user``'s live sessions, most recently active first (one query)."""
-    sessions = Session.objects.for_user(user).active()
-    cutoff = conf.NOT_VALID_BEFORE
-    if cutoff is not None:
-        # Ended by the global cut-off; their rows go at their next request.
-        sessions = sessions.filter(
-            authenticated_at__gte=datetime.fromtimestamp(cutoff, tz=UTC)
-        )
-    return sessions.order_by("-last_activity")
+    """``user``'s live sessions, most recently active first (one query).
+
+    Live as :meth:`SessionQuerySet.live` says, with ``user``'s own timeouts:
+    a session the next request would end (past the idle or absolute timeout,
+    or signed in before ``SESSIONGUARD_NOT_VALID_BEFORE``) is not listed.
+    """
+    return Session.objects.live(user=user).order_by("-last_activity")
 
 
 def end_current_session(

@@ -17,6 +17,12 @@ Ours, on SQLite and PostgreSQL alike:
   session's event goes in the same INSERT);
 * deny_new refusing: 10 - up to the count as above, ROLLBACK, then the
   discarded session's DELETE and the event INSERT.
+
+With timeouts and a "not valid before" cut-off configured, the count reads
+only live sessions at no extra cost (its WHERE clause and a CASE saying how
+each other session ended), and ending sessions already past a timeout costs
+what evicting does: one DELETE (for the dead and the evicted together), their
+events in the same INSERT.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.conftest import Clock
 from tests.lifecycle_support import CACHED_DB, browser, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,6 +74,30 @@ def test_sign_in_with_the_limit_enforced(engine: str, user: Any, settings: Any) 
 def test_sign_in_evicting_the_oldest(engine: str, user: Any, settings: Any) -> None:
     settings.SESSIONGUARD_MAX_SESSIONS = 1
     log_in(browser())
+    queries = sign_in_queries()
+    assert_count(queries, 10)
+    assert sum(sql.startswith("DELETE") for sql in queries) == 1
+
+
+def test_sign_in_with_the_limit_and_every_deadline(
+    engine: str, user: Any, settings: Any
+) -> None:
+    settings.SESSIONGUARD_MAX_SESSIONS = 3
+    settings.SESSIONGUARD_IDLE_TIMEOUT = 600
+    settings.SESSIONGUARD_ABSOLUTE_TIMEOUT = 3600
+    settings.SESSIONGUARD_NOT_VALID_BEFORE = "2020-01-01T00:00:00Z"
+    log_in(browser())
+    assert_count(sign_in_queries(), 9)
+
+
+def test_sign_in_ending_sessions_past_the_idle_timeout(
+    engine: str, user: Any, settings: Any, clock: Clock
+) -> None:
+    settings.SESSIONGUARD_MAX_SESSIONS = 1
+    settings.SESSIONGUARD_LIMIT_POLICY = "deny_new"
+    settings.SESSIONGUARD_IDLE_TIMEOUT = 600
+    log_in(browser())
+    clock.advance(601)  # the only other session is dead: no refusal, no eviction
     queries = sign_in_queries()
     assert_count(queries, 10)
     assert sum(sql.startswith("DELETE") for sql in queries) == 1

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
-from django_sessionguard.events import EventKind
+from django_sessionguard.events import ENDING_KINDS, EventKind
+from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.models import Session, SessionEvent
 from django_sessionguard.signals import sessions_ended
 from tests.conftest import Clock
@@ -300,6 +303,247 @@ def test_limit_form_does_nothing_under_evict_oldest(
     for _ in range(3):
         log_in(browser(), path="/login-limited/")
     assert live_count() == 2
+
+
+# -- sessions past a timeout take no place ------------------------------------------
+
+IDLE_MESSAGE = "You were signed out after 10 minutes of inactivity."
+
+
+def capture_ended() -> tuple[list[dict[str, Any]], Any]:
+    """Collect ``sessions_ended`` signals: ``(received, disconnect)``."""
+    received: list[dict[str, Any]] = []
+
+    def on_ended(**kwargs: Any) -> None:
+        received.append(kwargs)
+
+    sessions_ended.connect(on_ended)
+    return received, lambda: sessions_ended.disconnect(on_ended)
+
+
+@pytest.mark.django_db
+def test_deny_new_lets_the_user_in_past_three_idle_dead_sessions(
+    engine: str, settings: Any, user: Any, clock: Clock
+) -> None:
+    """Three sessions past the idle timeout are dead: they must not keep the
+    user out for the two weeks until their expiry date."""
+    settings.SESSIONGUARD_MAX_SESSIONS = 3
+    settings.SESSIONGUARD_LIMIT_POLICY = "deny_new"
+    settings.SESSIONGUARD_IDLE_TIMEOUT = 600
+    dead = [browser() for _ in range(3)]
+    for client in dead:
+        log_in(client)
+    references = sorted(reference_of(client) for client in dead)
+    hashes = [key_hash_of(client) for client in dead]
+    clock.advance(601)
+    received, disconnect = capture_ended()
+    try:
+        newcomer = browser(user_agent=IPHONE)
+        log_in(newcomer)
+    finally:
+        disconnect()
+
+    assert whoami(newcomer) == "alice"
+    assert not SessionEvent.objects.filter(kind=EventKind.LOGIN_DENIED).exists()
+    # The dead sessions ended with the sign-in, recorded as their next request
+    # would have recorded them.
+    ended = SessionEvent.objects.filter(kind=EventKind.EXPIRED_IDLE)
+    assert sorted(event.session_ref for event in ended) == references
+    assert {(e.user_id, e.actor_id, str(e.detail)) for e in ended} == {
+        (user.pk, None, str({"timeout": 600}))
+    }
+    for key_hash in hashes:
+        assert not row_exists(key_hash)
+        assert cached_entries(key_hash) == []
+    assert [(r["kind"], sorted(r["references"]), r["actor"]) for r in received] == [
+        (EventKind.EXPIRED_IDLE, references, None)
+    ]
+    assert live_count() == 1
+    # Each dead browser is told what the middleware would have told it.
+    for client in dead:
+        response = client.get("/read/")
+        assert response.json()["user"] is None
+        assert signed_out_message(response) == IDLE_MESSAGE
+
+
+@pytest.mark.django_db
+def test_dead_sessions_wait_for_the_cache_but_do_not_block_the_sign_in(
+    settings: Any, user: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the session cache unreachable, dead sessions' cached copies cannot
+    be ended with them: they are left for their next request, and the sign-in
+    goes ahead (they take no place)."""
+    settings.SESSION_ENGINE = CACHED_DB
+    settings.SESSIONGUARD_MAX_SESSIONS = 1
+    settings.SESSIONGUARD_LIMIT_POLICY = "deny_new"
+    settings.SESSIONGUARD_IDLE_TIMEOUT = 600
+    dead = browser()
+    log_in(dead)
+    clock.advance(601)
+    store = import_module(CACHED_DB).SessionStore
+
+    def unreachable(cls: Any, key_hashes: list[str]) -> None:
+        raise SessionCacheUnavailable("the session cache is down")
+
+    newcomer = browser()
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "evict_cached", classmethod(unreachable))
+        log_in(newcomer)
+
+    assert whoami(newcomer) == "alice"
+    assert row_exists(key_hash_of(dead))
+    assert not SessionEvent.objects.filter(kind=EventKind.EXPIRED_IDLE).exists()
+    assert signed_out_message(dead.get("/read/")) == IDLE_MESSAGE
+    assert SessionEvent.objects.filter(kind=EventKind.EXPIRED_IDLE).count() == 1
+
+
+@pytest.mark.django_db
+def test_deny_new_still_counts_live_sessions_beside_dead_ones(
+    engine: str, settings: Any, user: Any, clock: Clock
+) -> None:
+    """Dead sessions take no place, live ones still do; a refusal changes
+    nothing, the dead sessions included (the transaction is rolled back)."""
+    settings.SESSIONGUARD_MAX_SESSIONS = 3
+    settings.SESSIONGUARD_LIMIT_POLICY = "deny_new"
+    settings.SESSIONGUARD_IDLE_TIMEOUT = 600
+    dead = browser()
+    log_in(dead)
+    clock.advance(500)
+    live = [browser(), browser()]
+    for client in live:
+        log_in(client)
+    clock.advance(200)  # dead: idle 700 s; the two others: 200 s
+    settings.SESSIONGUARD_MAX_SESSIONS = 2
+
+    refused = browser().post("/login/", {"username": "alice", "password": "pw"})
+
+    assert refused["Location"] == "/login/"
+    assert signed_out_message(refused) == LIMIT_MESSAGE
+    assert row_exists(key_hash_of(dead))
+    assert not SessionEvent.objects.filter(kind=EventKind.EXPIRED_IDLE).exists()
+    assert [whoami(client) for client in live] == ["alice", "alice"]
+
+
+@pytest.mark.django_db
+def test_evict_oldest_ends_dead_sessions_before_evicting_live_ones(
+    engine: str, settings: Any, user: Any, clock: Clock
+) -> None:
+    settings.SESSIONGUARD_MAX_SESSIONS = 3
+    settings.SESSIONGUARD_IDLE_TIMEOUT = 600
+    idle = browser()
+    log_in(idle)
+    clock.advance(300)
+    oldest_live, newer_live = browser(), browser()
+    log_in(oldest_live)
+    clock.advance(100)
+    log_in(newer_live)
+    clock.advance(400)  # idle: 800 s without activity; the others 500 s, 400 s
+    settings.SESSIONGUARD_MAX_SESSIONS = 2  # one of the two live ones must go
+    received, disconnect = capture_ended()
+    try:
+        newcomer = browser()
+        log_in(newcomer)
+    finally:
+        disconnect()
+
+    kinds = dict(
+        SessionEvent.objects.filter(kind__in=ENDING_KINDS).values_list(
+            "session_ref", "kind"
+        )
+    )
+    assert kinds[reference_of(idle)] == EventKind.EXPIRED_IDLE
+    assert kinds[reference_of(oldest_live)] == EventKind.EVICTED
+    assert reference_of(newer_live) not in kinds
+    assert SessionEvent.objects.get(kind=EventKind.EVICTED).detail == {
+        "by": reference_of(newcomer)
+    }
+    assert sorted((r["kind"], r["references"][0]) for r in received) == sorted(
+        [
+            (EventKind.EXPIRED_IDLE, reference_of(idle)),
+            (EventKind.EVICTED, reference_of(oldest_live)),
+        ]
+    )
+    assert [whoami(c) for c in (newer_live, newcomer)] == ["alice", "alice"]
+    assert signed_out_message(idle.get("/read/")) == IDLE_MESSAGE
+    assert signed_out_message(oldest_live.get("/read/")) == EVICTED_MESSAGE
+
+
+@pytest.mark.django_db
+def test_evict_oldest_keeps_a_live_session_rather_than_an_absolute_dead_one(
+    engine: str, settings: Any, user: Any, clock: Clock
+) -> None:
+    """The session past the absolute timeout is the most recently active one:
+    by activity alone, the live session would have been evicted in its place."""
+    settings.SESSIONGUARD_MAX_SESSIONS = 2
+    settings.SESSIONGUARD_ABSOLUTE_TIMEOUT = 3600
+    veteran = browser()
+    log_in(veteran)
+    clock.advance(3000)
+    live = browser()
+    log_in(live)
+    clock.advance(500)
+    assert whoami(veteran) == "alice"  # recorded activity, more recent than live's
+    clock.advance(200)  # veteran: signed in 3700 s ago
+
+    log_in(browser())
+
+    assert whoami(live) == "alice"
+    event = SessionEvent.objects.get(
+        session_ref=reference_of(veteran), kind__in=ENDING_KINDS
+    )
+    assert event.kind == EventKind.EXPIRED_ABSOLUTE
+    assert event.detail == {"timeout": 3600}
+    assert not SessionEvent.objects.filter(kind=EventKind.EVICTED).exists()
+    assert signed_out_message(veteran.get("/read/")) == (
+        "You were signed out because sessions last at most 1 hour. "
+        "Please sign in again."
+    )
+
+
+@pytest.mark.django_db
+def test_sessions_before_the_global_cut_off_take_no_place(
+    engine: str, settings: Any, user: Any, clock: Clock
+) -> None:
+    settings.SESSIONGUARD_MAX_SESSIONS = 1
+    settings.SESSIONGUARD_LIMIT_POLICY = "deny_new"
+    old = browser()
+    log_in(old)
+    clock.advance(10)
+    settings.SESSIONGUARD_NOT_VALID_BEFORE = timezone.now()
+    clock.advance(1)
+
+    log_in(browser())
+
+    event = SessionEvent.objects.get(
+        session_ref=reference_of(old), kind__in=ENDING_KINDS
+    )
+    assert event.kind == EventKind.REVOKED_BY_SYSTEM
+    assert event.detail == {"reason": "not_valid_before"}
+    assert live_count() == 1
+
+
+@pytest.mark.django_db
+def test_per_user_idle_timeouts_decide_what_counts(
+    engine: str, settings: Any, clock: Clock, django_user_model: Any
+) -> None:
+    """Staff sessions die after 5 idle minutes (a callable); other users'
+    never do, so theirs still count."""
+    settings.SESSIONGUARD_IDLE_TIMEOUT = "tests.lifecycle_support.idle_for_staff"
+    settings.SESSIONGUARD_MAX_SESSIONS = 1
+    settings.SESSIONGUARD_LIMIT_POLICY = "deny_new"
+    django_user_model.objects.create_user("root", password="pw", is_staff=True)
+    django_user_model.objects.create_user("alice", password="pw")
+    log_in(browser(), "root")
+    log_in(browser())
+    clock.advance(301)
+
+    log_in(browser(), "root")
+    refused = browser().post("/login/", {"username": "alice", "password": "pw"})
+
+    assert refused["Location"] == "/login/"
+    assert SessionEvent.objects.get(kind=EventKind.EXPIRED_IDLE).detail == {
+        "timeout": 300
+    }
 
 
 # -- 20 processes at once ----------------------------------------------------------

@@ -59,9 +59,14 @@ def cache_key() -> str:
 
 
 def compute_stats(now: dt.datetime | None = None) -> dict[str, Any]:
-    """Every aggregated figure of the dashboard: four queries, none per row."""
+    """Every aggregated figure of the dashboard: four queries, none per row.
+
+    Active sessions are the live ones (``SessionQuerySet.live``: past neither
+    their expiry date nor a timeout; a timeout configured as a per-user
+    callable is not applied to these all-users figures).
+    """
     now = now or timezone.now()
-    active = Session.objects.active(now).order_by()
+    active = Session.objects.live(now).order_by()
 
     # One pass over the live sessions: totals, device types and browsers.
     devices: Counter[str] = Counter()

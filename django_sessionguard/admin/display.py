@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_sessionguard.conf import conf
 from django_sessionguard.devices import DeviceType
+from django_sessionguard.events import EndReason, EventKind
 from django_sessionguard.privacy import NOT_RECORDED
 from django_sessionguard.templatetags.sessionguard import sessionguard_ago
 
@@ -48,14 +49,30 @@ def device_html(obj: Any) -> str:
     )
 
 
-def status_html(active: bool) -> str:
+def status_html(active: bool, why: str = "") -> str:
+    """ "Active" or "Expired"; ``why`` (what ended it) becomes the tooltip."""
     if active:
         return format_html(
             '<span class="sg-status sg-status--active">{}</span>', _("Active")
         )
+    if why:
+        return format_html(
+            '<span class="sg-status sg-status--expired" title="{}">{}</span>',
+            why,
+            _("Expired"),
+        )
     return format_html(
         '<span class="sg-status sg-status--expired">{}</span>', _("Expired")
     )
+
+
+def ending_label(ending: str) -> str:
+    """What a ``sessionguard_ending`` value means, for a person ("" for none)."""
+    if ending == EventKind.REVOKED_BY_SYSTEM:
+        return str(EndReason.NOT_VALID_BEFORE.label)  # the only system deadline
+    if ending in EventKind.values:
+        return str(EventKind(ending).label)
+    return ""
 
 
 def user_admin_url(site: admin.AdminSite, user_id: Any) -> str | None:

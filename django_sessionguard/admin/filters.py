@@ -28,6 +28,12 @@ FAMILY_SAMPLE = 10_000
 
 
 class StatusFilter(admin.SimpleListFilter):
+    """Active: live (``SessionQuerySet.live``); expired: everything else.
+
+    Many users' sessions at once, so a timeout configured as a per-user
+    callable is not applied here (see :mod:`django_sessionguard.liveness`).
+    """
+
     title = _("status")
     parameter_name = "status"
 
@@ -36,9 +42,9 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
         if self.value() == "active":
-            return queryset.active()  # type: ignore[attr-defined]
+            return queryset.live()  # type: ignore[attr-defined]
         if self.value() == "expired":
-            return queryset.expired()  # type: ignore[attr-defined]
+            return queryset.dead()  # type: ignore[attr-defined]
         return queryset
 
 

@@ -331,7 +331,9 @@ def revoke_user_view(
             modeladmin.log_change(request, user, message)
         modeladmin.message_user(request, message, messages.SUCCESS)
         return HttpResponseRedirect(back)
-    sessions = Session.objects.for_user(user)
+    # What will be revoked: the live sessions (the user's page lists those;
+    # sessions already past a timeout end too, recorded as expired).
+    sessions = Session.objects.live(user=user)
     count = sessions.count()
     return render_confirmation(
         modeladmin,

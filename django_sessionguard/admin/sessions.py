@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from django_sessionguard.admin import dashboard, revocation
 from django_sessionguard.admin.display import (
     device_html,
+    ending_label,
     status_html,
     time_html,
     user_admin_url,
@@ -153,7 +154,10 @@ class SessionAdmin(
     # -- queries -----------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).defer(*HIDDEN_COLUMNS)
+        """Without the session data; each row knows whether it is live
+        (``sessionguard_ending``, see ``SessionQuerySet.with_ending``)."""
+        queryset = super().get_queryset(request).defer(*HIDDEN_COLUMNS)
+        return queryset.with_ending()  # type: ignore[attr-defined,no-any-return]
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None
@@ -316,6 +320,20 @@ class SessionAdmin(
         }
         return super().change_view(request, object_id, form_url, context)
 
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None and not is_live(obj):
+            # Nothing left to revoke: its next request would end it anyway.
+            context["sessionguard_revoke_url"] = None
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: Any = None
     ) -> HttpResponse:
@@ -426,7 +444,19 @@ class SessionAdmin(
 
     @admin.display(description=_("status"))
     def status_column(self, obj: Any) -> str:
-        return status_html(obj.is_active)
+        return status_html(
+            is_live(obj), ending_label(getattr(obj, "sessionguard_ending", ""))
+        )
+
+
+def is_live(obj: Any) -> bool:
+    """Whether a row of :meth:`SessionAdmin.get_queryset` is live.
+
+    From its ``sessionguard_ending`` annotation; a row loaded without it is
+    judged by its expiry date alone.
+    """
+    ending = getattr(obj, "sessionguard_ending", None)
+    return bool(obj.is_active) if ending is None else not ending
 
 
 def session_label(obj: Any) -> str:

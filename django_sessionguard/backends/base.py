@@ -28,10 +28,11 @@ from django.contrib.sessions.backends.base import (
 )
 from django.contrib.sessions.backends.db import SessionStore as DjangoDBStore
 from django.db import DatabaseError, IntegrityError, router, transaction
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from django_sessionguard import liveness
 from django_sessionguard.base_session import AbstractSession
 from django_sessionguard.conf import conf
 from django_sessionguard.devices import clean_user_agent, parse_user_agent
@@ -550,26 +551,45 @@ class SessionGuardStore(DjangoDBStore):
 
     @classmethod
     def iter_clear_expired(cls, batch_size: int | None = None) -> Iterable[int]:
-        """Delete expired rows batch by batch, yielding each batch's row count.
+        """Delete dead rows batch by batch, yielding each batch's row count.
 
-        Expired rows' cached copies have already timed out, so no cache
-        eviction is needed here.
+        First the expired rows (through the expiry index); their cached copies
+        have already timed out. Then, one pass per deadline in force, the
+        signed-in rows past a timeout or the "not valid before" cut-off
+        (:mod:`~django_sessionguard.liveness`; a timeout set as a per-user
+        callable is left to the expiry date): their cached copies are evicted
+        with each batch, so a timeout relaxed later cannot bring one back.
         """
-        model = cls.get_model_class()
         batch_size = batch_size or cls.clear_expired_batch_size
         now = timezone.now()
+        yield from cls._clear_batches(Q(expire_date__lt=now), batch_size, evict=False)
+        for deadline in liveness.deadlines(now):
+            yield from cls._clear_batches(
+                deadline.overdue & Q(expire_date__gte=now), batch_size, evict=True
+            )
+
+    @classmethod
+    def _clear_batches(
+        cls, condition: Q, batch_size: int, *, evict: bool
+    ) -> Iterable[int]:
+        model = cls.get_model_class()
         while True:
             batch = list(
-                model.objects.filter(expire_date__lt=now).values_list(
-                    "key_hash", flat=True
-                )[:batch_size]
+                model.objects.filter(condition).values_list("key_hash", flat=True)[
+                    :batch_size
+                ]
             )
             if not batch:
                 return
             using = router.db_for_write(model)
-            deleted = (
-                model.objects.using(using).filter(key_hash__in=batch).delete_rows()
-            )
+            rows = model.objects.using(using).filter(key_hash__in=batch)
+            if evict:
+                # All or nothing, as when sessions are ended.
+                with transaction.atomic(using=using):
+                    deleted = rows.delete_rows()
+                    cls.evict_cached(batch)
+            else:
+                deleted = rows.delete_rows()
             yield deleted
             if len(batch) < batch_size:
                 return

@@ -4,7 +4,9 @@ Django's own command lives in ``django.contrib.sessions``, which projects using
 this app do not install; this one keeps the familiar name (and cron lines)
 working. With one of our engines, expired rows go in batches of
 ``--batch-size``: each batch is one short ``DELETE`` of known primary keys, so
-memory stays flat and no statement holds locks on the whole table. Any other
+memory stays flat and no statement holds locks on the whole table. Signed-in
+sessions past the idle or absolute timeout or the "not valid before" cut-off
+go too (their cookies are dead already), with their cached copies. Any other
 engine is asked to ``clear_expired()``, as Django's command does.
 """
 
@@ -19,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from django_sessionguard.backends.base import SessionGuardStore
+from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.management.commands._arguments import (
     add_batch_size,
     batch_size,
@@ -54,14 +57,28 @@ class Command(BaseCommand):
             verbosity,
         )
         total = 0
-        for deleted in store_class.iter_clear_expired(size):
-            total += deleted
-            progress.advance(deleted)
-            if verbosity >= 2:
-                self.stdout.write(
-                    _("Deleted %(count)d expired sessions (%(total)d so far).")
-                    % {"count": deleted, "total": total}
+        try:
+            for deleted in store_class.iter_clear_expired(size):
+                total += deleted
+                progress.advance(deleted)
+                if verbosity >= 2:
+                    self.stdout.write(
+                        _("Deleted %(count)d expired sessions (%(total)d so far).")
+                        % {"count": deleted, "total": total}
+                    )
+        except SessionCacheUnavailable:
+            # Only sessions past a timeout have cached copies to end with
+            # them; the batch that could not be ended was kept whole.
+            progress.finish()
+            raise CommandError(
+                _(
+                    "Deleted %(total)d expired sessions, then stopped: the session "
+                    "cache cannot be reached, so sessions past a timeout (whose "
+                    "cached copies must go with them) were kept. Run the command "
+                    "again once it answers."
                 )
+                % {"total": total}
+            ) from None
         progress.finish()
         if verbosity >= 1:
             self.stdout.write(
@@ -70,9 +87,11 @@ class Command(BaseCommand):
 
     @staticmethod
     def _count_expired(store_class: type[SessionGuardStore]) -> int:
-        # Only for the progress bar's total; served by the expiry index.
+        # Only for the progress bar's total: the rows iter_clear_expired()
+        # deletes, expired or past a timeout (see SessionQuerySet.dead).
         model = store_class.get_model_class()
-        return model.objects.filter(expire_date__lt=timezone.now()).count()
+        count: int = model.objects.dead(timezone.now()).count()
+        return count
 
     def _clear_other_engine(
         self, store_class: Any, size: int | None, verbosity: int

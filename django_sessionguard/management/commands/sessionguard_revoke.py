@@ -95,7 +95,7 @@ class Command(BaseCommand):
                 )
                 % {"reference": reference, "length": REFERENCE_LENGTH}
             )
-        live = Session.objects.for_user(user).active()
+        live = Session.objects.live(user=user)
         if not live.filter(reference=reference).exists():
             raise CommandError(
                 _("%(user)s has no live session with reference %(reference)s.")
