@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth import SESSION_KEY as USER_ID_KEY
 
 from django_sessionguard import privacy
-from django_sessionguard.backends.base import SessionGuardStore
+from django_sessionguard.backends.base import Activity, SessionGuardStore
 from django_sessionguard.conf import conf, resolve_per_user
 from django_sessionguard.devices import parse_user_agent
 from django_sessionguard.events import EndReason, EventKind
@@ -84,13 +84,21 @@ def ending_for(
     ):
         return Ending(EventKind.EXPIRED_ABSOLUTE, timeout=absolute)
     idle = resolve_per_user(idle_setting, user, "SESSIONGUARD_IDLE_TIMEOUT")
-    activity = session.activity
-    if idle is not None and activity is not None:
-        # Signing in (or re-authenticating) is activity too.
-        last = max(activity.last_activity, authenticated_at or 0)
-        if now - last > idle:
+    if idle is not None and _idle_for(session.activity, authenticated_at, now) > idle:
+        # Idle by the loaded copy: confirmed against the record before ending.
+        activity = session.confirm_activity()
+        if _idle_for(activity, authenticated_at, now) > idle:
             return Ending(EventKind.EXPIRED_IDLE, timeout=idle)
     return None
+
+
+def _idle_for(
+    activity: Activity | None, authenticated_at: float | None, now: float
+) -> float:
+    """Seconds since the last activity; signing in (or re-authenticating) counts."""
+    if activity is None:
+        return 0.0
+    return now - max(activity.last_activity, authenticated_at or 0)
 
 
 def user_agent_family(user_agent: str) -> tuple[str, str, str]:

@@ -317,7 +317,7 @@ def cache_calls(
 
         with cache_calls() as calls:
             client.get("/read/")
-        assert calls == ["get_many"]
+        assert calls == ["get"]
 
     Records the cache API methods the code under test calls, in order. Only
     outermost calls count (a backend's ``get_many`` built on ``get`` is one

@@ -84,22 +84,18 @@ def row_exists(key_hash: str) -> bool:
 def cached_entries(key_hash: str) -> list[str]:
     """Every session-cache entry still held for this session, tombstones aside.
 
-    Reads both entries of the ``cached_db`` store through the cache API; on the
-    Redis leg also scans Redis itself for any key naming the session. An ended
-    session's entries are overwritten with a short-lived tombstone (which keeps
-    a racing request from caching it again); those are not counted, anything
-    else is.
+    Reads the ``cached_db`` store's entry through the cache API; on the Redis
+    leg also scans Redis itself for any key naming the session. An ended
+    session's entry is overwritten with a short-lived tombstone (which keeps a
+    racing request from caching it again); that is not counted, anything else
+    is.
     """
     engine = import_module(CACHED_DB)
     store, tombstone = engine.SessionStore, engine.TOMBSTONE
     cache = caches[settings.SESSION_CACHE_ALIAS]
-    found = sorted(
-        key
-        for key, value in cache.get_many(
-            [store.data_cache_key(key_hash), store.activity_cache_key(key_hash)]
-        ).items()
-        if value != tombstone
-    )
+    cache_key = store.data_cache_key(key_hash)
+    value = cache.get(cache_key)
+    found = [cache_key] if value is not None and value != tombstone else []
     if uses_redis():
         from django_redis import get_redis_connection
 

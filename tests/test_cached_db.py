@@ -9,6 +9,7 @@ in ``tests/faults/``.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -61,10 +62,10 @@ def test_a_miss_reads_the_database_once_and_repopulates(
     cache.clear()
     with django_assert_num_queries(1), cache_calls() as calls:
         assert SessionStore(key)["a"] == 1
-    assert calls == ["get_many", "add"]
+    assert calls == ["get", "add"]
     with django_assert_num_queries(0), cache_calls() as calls:
         assert SessionStore(key)["a"] == 1
-    assert calls == ["get_many"]
+    assert calls == ["get"]
 
 
 def test_repopulating_never_overwrites_a_newer_save(
@@ -101,13 +102,26 @@ def test_a_malformed_entry_reads_the_database(cache: Any, entry: Any) -> None:
     assert SessionStore(key)["a"] == 1
 
 
-def test_a_malformed_activity_entry_is_ignored(cache: Any) -> None:
+@pytest.mark.parametrize("activity", [None, ("bad", 1, None), (1.0, 2, "ua"), "x"])
+def test_an_entry_without_usable_activity_reads_the_row_until_touched(
+    cache: Any, clock: Any, activity: Any, django_assert_num_queries: Any
+) -> None:
     key = saved(a=1).session_key
-    cache.set(SessionStore.activity_cache_key(hash_key(key)), ("bad", 1, None))
-    loaded = SessionStore(key)
-    assert loaded["a"] == 1
+    data_key = SessionStore.data_cache_key(hash_key(key))
+    cache.set(data_key, ({"a": 1}, activity))
+    with django_assert_num_queries(1):
+        loaded = SessionStore(key)
+        loaded.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
+        assert loaded["a"] == 1
+    # Timeouts and activity tracking work from the row's activity ...
     assert loaded.activity is not None
     assert loaded.activity.ip_address == "198.51.100.1"
+    clock.advance(61)
+    assert loaded.touch() is True
+    # ... and the touch repaired the entry: the next load is a cache hit.
+    with django_assert_num_queries(0):
+        assert SessionStore(key)["a"] == 1
+    assert cache.get(data_key)[1][1] == "198.51.100.1"
 
 
 def failing(*args: Any, **kwargs: Any) -> Any:
@@ -118,7 +132,7 @@ def test_cache_outage_on_load_reads_the_database(
     cache: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     key = saved(a=1).session_key
-    for name in ("get_many", "add"):
+    for name in ("get", "add"):
         monkeypatch.setattr(cache, name, failing)
     assert SessionStore(key)["a"] == 1
     assert "Session cache unavailable" in caplog.text
@@ -152,10 +166,7 @@ def test_eviction_that_keeps_failing_raises(
     with pytest.raises(SessionCacheUnavailable):
         session.delete()
     assert len(attempts) == SessionStore.eviction_attempts
-    assert attempts[0] == {
-        SessionStore.data_cache_key(hash_key(key)): TOMBSTONE,
-        SessionStore.activity_cache_key(hash_key(key)): TOMBSTONE,
-    }
+    assert attempts[0] == {SessionStore.data_cache_key(hash_key(key)): TOMBSTONE}
     # Tombstones first: the row is still there, the session still works.
     monkeypatch.undo()
     assert Session.objects.filter(key_hash=hash_key(key)).exists()
@@ -198,7 +209,6 @@ def test_ending_leaves_tombstones_that_a_late_add_cannot_replace(cache: Any) -> 
     data_key = SessionStore.data_cache_key(key_hash)
     session.delete()
     assert cache.get(data_key) == TOMBSTONE
-    assert cache.get(SessionStore.activity_cache_key(key_hash)) == TOMBSTONE
     # What a request that read the row just before the ending would do next.
     assert cache.add(data_key, ({"a": 1}, None)) is False
     assert SessionStore(session.session_key).load() == {}
@@ -207,13 +217,13 @@ def test_ending_leaves_tombstones_that_a_late_add_cannot_replace(cache: Any) -> 
 def test_a_tombstone_reads_the_database_and_is_not_repopulated(
     cache: Any, cache_calls: Any, django_assert_num_queries: Any
 ) -> None:
-    # An ending whose transaction rolled back after writing its tombstones.
+    # An ending whose transaction rolled back after writing its tombstone.
     key = saved(a=1).session_key
     data_key = SessionStore.data_cache_key(hash_key(key))
     cache.set(data_key, TOMBSTONE)
     with django_assert_num_queries(1), cache_calls() as calls:
         assert SessionStore(key)["a"] == 1
-    assert calls == ["get_many"]
+    assert calls == ["get"]
     assert cache.get(data_key) == TOMBSTONE
 
 
@@ -256,14 +266,14 @@ def test_after_one_failed_cache_call_a_store_makes_no_more(
 
         return call
 
-    for name in ("get_many", "add", "set", "set_many", "delete_many"):
+    for name in ("get", "add", "set", "set_many", "delete", "delete_many"):
         monkeypatch.setattr(cache, name, hung(name))
     store = SessionStore(session.session_key)
     store.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
     store["a"] = 2
     store.save()
     store.touch(force=True)
-    assert calls == ["get_many"]  # one timeout, then the database only
+    assert calls == ["get"]  # one timeout, then the database only
     assert store.cache_behind
     stored = Session.objects.get(key_hash=hash_key(session.session_key))
     assert stored.get_decoded()["a"] == 2
@@ -312,7 +322,7 @@ def test_a_distrusted_copy_is_dropped_and_the_row_read(cache: Any) -> None:
     newer.save()
     cache.set(
         SessionStore.data_cache_key(hash_key(key)),
-        ({"counter": 1}, None),
+        ({"counter": 1}, (time.time(), "198.51.100.1", CHROME)),
     )
     assert SessionStore(key)["counter"] == 1  # what anyone else would be served
 
@@ -327,8 +337,104 @@ def test_a_distrusted_copy_is_not_repaired_while_the_cache_is_down(
     cache: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = saved(counter=1).session_key
-    monkeypatch.setattr(cache, "get_many", failing)
+    monkeypatch.setattr(cache, "get", failing)
     store = SessionStore(key)
     store.distrust_cache()
     assert store["counter"] == 1
     assert not store.cache_repaired
+
+
+# -- a touch changes the entry as it is then -------------------------------------
+
+
+def touch_with(monkeypatch: pytest.MonkeyPatch, meanwhile: Any) -> None:
+    """Run ``meanwhile`` once, inside the next touch, between its read and write."""
+    real_restamp = SessionStore._restamp
+    pending = [meanwhile]
+
+    def restamp(self: SessionStore, activity: Any) -> Any:
+        change = real_restamp(self, activity)
+
+        def racing_change(current: Any) -> Any:
+            if pending:
+                pending.pop()()
+            return change(current)
+
+        return racing_change
+
+    monkeypatch.setattr(SessionStore, "_restamp", restamp)
+
+
+@pytest.mark.services("redis")
+def test_a_save_landing_inside_a_touch_survives(
+    cache: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = saved(counter=1).session_key
+    slow = SessionStore(key)
+    slow.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
+    assert slow["counter"] == 1
+
+    def concurrent_save() -> None:
+        other = SessionStore(key)
+        other["counter"] = 2
+        other.save()
+
+    touch_with(monkeypatch, concurrent_save)
+    clock.advance(61)
+    assert slow.touch() is True
+    data, activity = cache.get(SessionStore.data_cache_key(hash_key(key)))
+    assert data["counter"] == 2
+    assert activity[0] == pytest.approx(time.time(), abs=5)
+
+
+def test_an_ending_landing_inside_a_touch_stays_ended(
+    cache: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = saved(a=1)
+    key = session.session_key
+    slow = SessionStore(key)
+    slow.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
+    assert slow["a"] == 1
+
+    touch_with(monkeypatch, lambda: SessionStore(key).delete())
+    clock.advance(61)
+    assert slow.touch() is False
+    assert cache.get(SessionStore.data_cache_key(hash_key(key))) == TOMBSTONE
+    assert not Session.objects.filter(key_hash=hash_key(key)).exists()
+    assert SessionStore(key).load() == {}
+
+
+def test_a_touch_never_writes_over_a_tombstone_or_a_miss(
+    cache: Any, clock: Any
+) -> None:
+    session = saved(a=1)
+    key = session.session_key
+    data_key = SessionStore.data_cache_key(hash_key(key))
+    loaded = SessionStore(key)
+    loaded.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
+    assert loaded["a"] == 1
+    clock.advance(61)
+    cache.delete(data_key)  # evicted by Redis meanwhile
+    assert loaded.touch() is True  # the row is updated ...
+    assert cache.get(data_key) is None  # ... and the next load caches it
+    cache.set(data_key, TOMBSTONE)
+    clock.advance(61)
+    assert loaded.touch() is True
+    assert cache.get(data_key) == TOMBSTONE
+
+
+def test_a_touch_keeps_a_newer_cached_activity(cache: Any, clock: Any) -> None:
+    key = saved(a=1).session_key
+    data_key = SessionStore.data_cache_key(hash_key(key))
+    slow = SessionStore(key)
+    slow.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
+    assert slow["a"] == 1
+    clock.advance(70)
+    fast = SessionStore(key)
+    fast.bind_request(ip_address="198.51.100.9", user_agent=CHROME)
+    assert fast["a"] == 1
+    assert fast.touch() is True
+    newer = cache.get(data_key)[1]
+    clock.advance(-9)  # the slow request's clock reading was taken earlier
+    slow.touch(force=True)
+    assert cache.get(data_key)[1] == newer

@@ -302,7 +302,7 @@ def test_valid_sessions_are_untouched(
     assert response.json()["user"] == "alice"
     # The signed-in request costs what it costs without detection.
     cached = engine.endswith("cached_db")
-    assert calls == (["get_many"] if cached else [])
+    assert calls == (["get"] if cached else [])
     assert reference_of(owner)
 
 

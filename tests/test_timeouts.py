@@ -114,6 +114,39 @@ def test_idle_timeout_counts_recorded_activity_not_requests_inside_the_interval(
     assert client.get("/read/").status_code == 302
 
 
+def test_a_lagging_cached_activity_is_checked_against_the_row(
+    settings: Any, clock: Clock, alice: Any, django_assert_num_queries: Any
+) -> None:
+    """A save that raced with a touch may put an older activity back in the
+    cache; a session is never ended on that basis alone."""
+    from django.core.cache import caches
+
+    from django_sessionguard.backends.cached_db import SessionStore
+
+    settings.SESSION_ENGINE = "django_sessionguard.backends.cached_db"
+    settings.SESSIONGUARD_IDLE_TIMEOUT = 1800
+    client = browser()
+    log_in(client)
+    key_hash = key_hash_of(client)
+    cache = caches[django_settings.SESSION_CACHE_ALIAS]
+    data_key = SessionStore.data_cache_key(key_hash)
+    data, signed_in = cache.get(data_key)
+    clock.advance(1000)
+    assert whoami(client) == "alice"  # recorded: the row and the entry
+    cache.set(data_key, (data, signed_in))  # the racing save's older copy
+
+    clock.advance(1000)  # idle by the cached copy, not by the row
+    with django_assert_num_queries(3):  # the row's activity, the user, the touch
+        assert whoami(client) == "alice"
+    assert not SessionEvent.objects.filter(kind=EventKind.EXPIRED_IDLE).exists()
+    repaired = cache.get(data_key)[1]
+    assert repaired[0] > signed_in[0] + 1000
+
+    clock.advance(1801)  # idle by the row too: ended
+    response = client.get("/read/")
+    assert_ended(client, key_hash, response, EventKind.EXPIRED_IDLE)
+
+
 def test_json_request_gets_401_with_reason_and_message(
     engine: str, settings: Any, clock: Clock, client: Client
 ) -> None:

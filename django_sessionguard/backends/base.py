@@ -232,11 +232,25 @@ class SessionGuardStore(DjangoDBStore):
             "os_version": device.os_version,
         }
 
+    def _client_activity(self, now: datetime) -> Activity:
+        """The activity this request records: now, from the bound client."""
+        return Activity(now.timestamp(), self._client_ip, self._client_user_agent or "")
+
     def _remember_activity(self, now: datetime) -> None:
-        self._activity = Activity(
-            now.timestamp(), self._client_ip, self._client_user_agent or ""
-        )
+        self._activity = self._client_activity(now)
         self._activity_written = True
+
+    def confirm_activity(self) -> Activity | None:
+        """The activity as recorded, for decisions that end a session.
+
+        The database engine loaded it from the row already; engines with a
+        cache check the row when the cached copy may lag behind it.
+        """
+        return self._activity
+
+    async def aconfirm_activity(self) -> Activity | None:
+        """See :meth:`confirm_activity`."""
+        return self._activity
 
     # -- the row -----------------------------------------------------------
 
@@ -471,13 +485,10 @@ class SessionGuardStore(DjangoDBStore):
         if key_hash is None:
             return False
         now = timezone.now()
-        updated = self.model.objects.filter(key_hash=key_hash).update(
-            **self._activity_values(now)
-        )
+        updated = self._write_activity(key_hash, now)
         if updated:
             self._remember_activity(now)
-            self._cache_activity()
-        return bool(updated)
+        return updated
 
     async def atouch(self, *, force: bool = False) -> bool:
         """See :meth:`touch`."""
@@ -487,19 +498,20 @@ class SessionGuardStore(DjangoDBStore):
         if key_hash is None:
             return False
         now = timezone.now()
-        updated = await self.model.objects.filter(key_hash=key_hash).aupdate(
-            **self._activity_values(now)
-        )
+        updated = await self._awrite_activity(key_hash, now)
         if updated:
             self._remember_activity(now)
-            await self._acache_activity()
-        return bool(updated)
+        return updated
 
-    def _cache_activity(self) -> None:
-        """Hook for engines with a cache; the database engine has none."""
+    def _write_activity(self, key_hash: str, now: datetime) -> bool:
+        """Write the activity columns of the row; whether it still exists."""
+        rows = self.model.objects.filter(key_hash=key_hash)
+        return bool(rows.update(**self._activity_values(now)))
 
-    async def _acache_activity(self) -> None:
-        """See :meth:`_cache_activity`."""
+    async def _awrite_activity(self, key_hash: str, now: datetime) -> bool:
+        """See :meth:`_write_activity`."""
+        rows = self.model.objects.filter(key_hash=key_hash)
+        return bool(await rows.aupdate(**self._activity_values(now)))
 
     # -- delete ------------------------------------------------------------
 

@@ -1,15 +1,19 @@
 """Cached, database-backed sessions: the database is the record, the cache the hot path.
 
-Each session has two cache entries, both named by the key's hash:
+Each session has one cache entry, named by the key's hash, holding
+``(session dict, activity)``. A request loads it with one ``get`` (a single
+``GET`` on Redis); a cache miss reads the row once and repopulates the entry
+with ``add`` (``SET NX``), so it cannot overwrite a newer save.
 
-* the *data* entry, ``(session dict, activity)``, written by every save;
-* the *activity* entry, written only by a throttled :meth:`touch`.
+Two kinds of write change the entry:
 
-A request loads both in one round trip (``get_many``: a single ``MGET`` on
-Redis) and takes the newer activity. Because a touch never rewrites the data
-entry and a save never rewrites the activity entry, a slow request cannot undo
-a concurrent write. A cache miss reads the row once and repopulates the data
-entry with ``add`` (``SET NX``), so it cannot overwrite a newer save either.
+* a save writes the data (and the activity it knows) with one ``set``;
+* a throttled :meth:`~SessionStore.touch` changes only the activity, keeping
+  the data the entry holds *at that moment*
+  (:mod:`~django_sessionguard.backends.cache_update`: a ``WATCH``/``MULTI``
+  transaction on django-redis), so a slow request cannot undo a concurrent
+  save. A save racing with a touch may leave the cached activity older than
+  the row's; before a session is ended as idle, the row's is checked.
 
 The cache is a copy, and a cache that fails never fails a request
 (``docs/faults.md``):
@@ -22,10 +26,10 @@ The cache is a copy, and a cache that fails never fails a request
   tells the client (:mod:`django_sessionguard.stale_cache`); the client's next
   request drops the cached copy and reads the row, so a copy that Redis kept
   through the outage cannot undo a write made during it.
-* Ending a session writes a short-lived *tombstone* over both entries before
-  the row goes. A cache-miss ``add`` cannot replace it, and an update writes
-  the cache before the row and puts the tombstone back when the row has gone,
-  so a request racing with the ending cannot bring the session back into the
+* Ending a session writes a short-lived *tombstone* over its entry. A
+  cache-miss ``add`` cannot replace it, and a save or touch writes the cache
+  before the row and puts the tombstone back when the row has gone, so a
+  request racing with the ending cannot bring the session back into the
   cache. If the tombstone cannot be written, the ending raises
   :class:`~django_sessionguard.faults.SessionCacheUnavailable` and nothing is
   ended.
@@ -37,6 +41,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -44,6 +49,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import BaseCache, caches
 
+from django_sessionguard.backends import cache_update
 from django_sessionguard.backends.base import Activity, SessionGuardStore
 from django_sessionguard.base_session import AbstractSession
 from django_sessionguard.faults import SessionCacheUnavailable
@@ -53,7 +59,7 @@ logger = logging.getLogger("django_sessionguard")
 
 KEY_PREFIX = "django_sessionguard.cached_db:"
 
-#: The value written over a session's entries when it ends. Any reader treats
+#: The value written over a session's entry when it ends. Any reader treats
 #: it as a miss that must not be repopulated.
 TOMBSTONE = "django_sessionguard:ended"
 
@@ -111,13 +117,9 @@ class SessionStore(SessionGuardStore):
     def data_cache_key(cls, key_hash: str) -> str:
         return f"{cls.cache_key_prefix}{key_hash}"
 
-    @classmethod
-    def activity_cache_key(cls, key_hash: str) -> str:
-        return f"{cls.cache_key_prefix}a:{key_hash}"
-
     @property
     def cache_key(self) -> str:
-        """The data entry's cache key (named by the key's hash, never the key)."""
+        """The session's cache key (named by the key's hash, never the key)."""
         return self.data_cache_key(hash_key(self._get_or_create_session_key()))
 
     async def acache_key(self) -> str:
@@ -185,29 +187,21 @@ class SessionStore(SessionGuardStore):
 
     # -- load --------------------------------------------------------------
 
-    def _from_cache(
-        self, key_hash: str, found: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        entry = found.get(self.data_cache_key(key_hash))
+    def _from_cache(self, entry: Any) -> dict[str, Any] | None:
+        """The data of a usable entry (its activity is kept); None for anything else.
+
+        An entry without a usable activity is not used either: the row's is
+        read, so timeouts and activity tracking never go blind (the next
+        touch repairs the entry).
+        """
         if not isinstance(entry, tuple) or len(entry) != 2:
             return None
-        data, embedded = entry
-        if not isinstance(data, dict):
+        data, cached = entry
+        activity = Activity.from_cache(cached)
+        if not isinstance(data, dict) or activity is None:
             return None
-        activity = Activity.from_cache(embedded)
-        touched = found.get(self.activity_cache_key(key_hash))
-        if touched is not None:
-            # The separate entry is newer whenever a touch wrote it since.
-            newer = Activity.from_cache(touched)
-            if newer is not None and (
-                activity is None or newer.last_activity > activity.last_activity
-            ):
-                activity = newer
         self._activity = activity
         return data
-
-    def _cache_keys(self, key_hash: str) -> list[str]:
-        return [self.data_cache_key(key_hash), self.activity_cache_key(key_hash)]
 
     def _entry(
         self, data: dict[str, Any], activity: Activity | None = None
@@ -215,9 +209,8 @@ class SessionStore(SessionGuardStore):
         activity = activity or self._activity
         return (data, activity.to_cache() if activity else None)
 
-    def _suspect(self, key_hash: str, found: dict[str, Any]) -> bool:
+    def _suspect(self, entry: Any) -> bool:
         """Whether a distrusted copy is there to drop (the cache answered)."""
-        entry = found.get(self.data_cache_key(key_hash))
         if entry is None or entry == TOMBSTONE:
             self._cache_repaired = True  # nothing stale to serve
             return False
@@ -227,28 +220,26 @@ class SessionStore(SessionGuardStore):
         key_hash = self.key_hash
         if key_hash is None:
             return {}
-        ok, found = self._cache_call(
-            "read", self._cache.get_many, self._cache_keys(key_hash)
-        )
-        found = found or {}
-        if ok and self._distrust_cache and self._suspect(key_hash, found):
+        cache_key = self.data_cache_key(key_hash)
+        ok, entry = self._cache_call("read", self._cache.get, cache_key)
+        if ok and self._distrust_cache and self._suspect(entry):
             dropped, _ = self._cache_call(
-                "drop a stale copy", self._cache.delete_many, self._cache_keys(key_hash)
+                "drop a stale copy", self._cache.delete, cache_key
             )
             self._cache_repaired = dropped
-            found = {}
-        data = self._from_cache(key_hash, found)
+            entry = None
+        data = self._from_cache(entry)
         if data is not None:
             return data
         row = self._get_session_from_db()
         if row is None:
             return {}
         data = self.decode(row.session_data)
-        if found.get(self.data_cache_key(key_hash)) != TOMBSTONE:
+        if entry != TOMBSTONE:
             self._cache_call(
                 "repopulate",
                 self._cache.add,
-                self.data_cache_key(key_hash),
+                cache_key,
                 self._entry(data),
                 self._cache_timeout(expiry=row.expire_date),
             )
@@ -258,30 +249,26 @@ class SessionStore(SessionGuardStore):
         key_hash = self.key_hash
         if key_hash is None:
             return {}
-        ok, found = await self._acache_call(
-            "read", self._cache.aget_many, self._cache_keys(key_hash)
-        )
-        found = found or {}
-        if ok and self._distrust_cache and self._suspect(key_hash, found):
+        cache_key = self.data_cache_key(key_hash)
+        ok, entry = await self._acache_call("read", self._cache.aget, cache_key)
+        if ok and self._distrust_cache and self._suspect(entry):
             dropped, _ = await self._acache_call(
-                "drop a stale copy",
-                self._cache.adelete_many,
-                self._cache_keys(key_hash),
+                "drop a stale copy", self._cache.adelete, cache_key
             )
             self._cache_repaired = dropped
-            found = {}
-        data = self._from_cache(key_hash, found)
+            entry = None
+        data = self._from_cache(entry)
         if data is not None:
             return data
         row = await self._aget_session_from_db()
         if row is None:
             return {}
         data = self.decode(row.session_data)
-        if found.get(self.data_cache_key(key_hash)) != TOMBSTONE:
+        if entry != TOMBSTONE:
             await self._acache_call(
                 "repopulate",
                 self._cache.aadd,
-                self.data_cache_key(key_hash),
+                cache_key,
                 self._entry(data),
                 await self.aget_expiry_age(expiry=row.expire_date),
             )
@@ -417,33 +404,115 @@ class SessionStore(SessionGuardStore):
 
     # -- activity ----------------------------------------------------------
 
-    def _cache_activity(self) -> None:
-        key_hash = self.key_hash
-        if key_hash is None or self._activity is None:
-            return
-        ok, _ = self._cache_call(
+    def _restamp(self, activity: Activity) -> Callable[[Any], Any]:
+        """The change a touch makes to the entry: new activity, the data as it is."""
+
+        def change(current: Any) -> Any:
+            if not isinstance(current, tuple) or len(current) != 2:
+                # Missing, ended (tombstone) or malformed: the next load reads
+                # the row, and nothing here may bring an ended session back.
+                return cache_update.UNCHANGED
+            data, cached = current
+            newer = Activity.from_cache(cached)
+            if not isinstance(data, dict) or (
+                newer is not None and newer.last_activity >= activity.last_activity
+            ):
+                return cache_update.UNCHANGED
+            return (data, activity.to_cache())
+
+        return change
+
+    def _write_activity(self, key_hash: str, now: datetime) -> bool:
+        """Stamp the cached entry first, then the row; keep an ended session ended.
+
+        The same order as a save: if the row has gone meanwhile (the session
+        ended), the tombstone is put back.
+        """
+        stamped = self._stamp_cache(key_hash, self._client_activity(now))
+        if super()._write_activity(key_hash, now):
+            return True
+        if stamped:
+            self._reseal()
+        return False
+
+    async def _awrite_activity(self, key_hash: str, now: datetime) -> bool:
+        """See :meth:`_write_activity`."""
+        stamped = await self._astamp_cache(key_hash, self._client_activity(now))
+        if await super()._awrite_activity(key_hash, now):
+            return True
+        if stamped:
+            await self._areseal()
+        return False
+
+    def _stamp_cache(self, key_hash: str, activity: Activity) -> bool:
+        ok, written = self._cache_call(
             "write activity",
-            self._cache.set,
-            self.activity_cache_key(key_hash),
-            self._activity.to_cache(),
+            cache_update.update,
+            self._cache,
+            self.data_cache_key(key_hash),
+            self._restamp(activity),
             self._cache_timeout(),
         )
         if not ok:
             self._cache_behind = True
+        return bool(written)
 
-    async def _acache_activity(self) -> None:
-        key_hash = self.key_hash
-        if key_hash is None or self._activity is None:
-            return
-        ok, _ = await self._acache_call(
+    async def _astamp_cache(self, key_hash: str, activity: Activity) -> bool:
+        ok, written = await self._acache_call(
             "write activity",
-            self._cache.aset,
-            self.activity_cache_key(key_hash),
-            self._activity.to_cache(),
+            cache_update.aupdate,
+            self._cache,
+            self.data_cache_key(key_hash),
+            self._restamp(activity),
             await self.aget_expiry_age(),
         )
         if not ok:
             self._cache_behind = True
+        return bool(written)
+
+    def confirm_activity(self) -> Activity | None:
+        """The newer of the cached activity and the row's, the entry repaired.
+
+        A save that raced with a touch can leave the cached activity older
+        than the row's: checked before the session is ended as idle.
+        """
+        key_hash = self.key_hash
+        if key_hash is None:
+            return self._activity
+        recorded = self._recorded_activity(
+            self.model.objects.filter(key_hash=key_hash)
+            .values_list("last_activity", "ip_address", "user_agent")
+            .first()
+        )
+        if recorded is not None:
+            self._stamp_cache(key_hash, recorded)
+        return self._activity
+
+    async def aconfirm_activity(self) -> Activity | None:
+        """See :meth:`confirm_activity`."""
+        key_hash = self.key_hash
+        if key_hash is None:
+            return self._activity
+        recorded = self._recorded_activity(
+            await self.model.objects.filter(key_hash=key_hash)
+            .values_list("last_activity", "ip_address", "user_agent")
+            .afirst()
+        )
+        if recorded is not None:
+            await self._astamp_cache(key_hash, recorded)
+        return self._activity
+
+    def _recorded_activity(self, row: tuple[Any, ...] | None) -> Activity | None:
+        """The row's activity if it is newer than the cached one (kept then)."""
+        if row is None:
+            return None
+        at, ip_address, user_agent = row
+        recorded = Activity(at.timestamp(), ip_address, user_agent)
+        current = self._activity
+        if current is not None and current.last_activity >= recorded.last_activity:
+            return None
+        self._activity = recorded
+        return recorded
 
     # -- ending ------------------------------------------------------------
 
@@ -511,11 +580,7 @@ class SessionStore(SessionGuardStore):
 
     @classmethod
     def _eviction_keys(cls, key_hashes: list[str]) -> list[str]:
-        keys = []
-        for key_hash in key_hashes:
-            keys.append(cls.data_cache_key(key_hash))
-            keys.append(cls.activity_cache_key(key_hash))
-        return keys
+        return [cls.data_cache_key(key_hash) for key_hash in key_hashes]
 
     @classmethod
     def _refuse(cls, count: int, exc: BaseException) -> SessionCacheUnavailable:
