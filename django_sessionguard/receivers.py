@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django_sessionguard.backends.base import AUTH_AT_KEY, SessionGuardStore
 from django_sessionguard.conf import conf
 from django_sessionguard.events import EndReason, EventKind, record_event
+from django_sessionguard.security_headers import note_signed_out
 
 
 def on_login(
@@ -65,6 +66,10 @@ def on_logout(
         ip_address=session._client_ip,
         device=str(parse_user_agent(session._client_user_agent or "")),
     )
+    if user is not None and request is not None:
+        # A signed-in browser signed itself out: the middleware adds
+        # Clear-Site-Data (SESSIONGUARD_CLEAR_SITE_DATA) to this response.
+        note_signed_out(request)
 
 
 def _acting_request() -> HttpRequest | None:
