@@ -46,8 +46,8 @@ from django_sessionguard.keys import hash_key, is_well_formed, reference_for
 from django_sessionguard.limits import SessionLimitExceeded
 from django_sessionguard.network import get_client_ip
 from django_sessionguard.responses import (
-    ENDED_COOKIE,
     delete_ended_cookie,
+    ended_cookie_name,
     ended_message,
     ended_response,
     login_denied_response,
@@ -272,14 +272,15 @@ class SessionGuardMiddleware(SessionMiddleware):
         session: SessionGuardStore,
     ) -> None:
         """Set the reason cookie for an ending found here; drop it once used."""
-        if ENDED_COOKIE in response.cookies:
+        name = ended_cookie_name()
+        if name in response.cookies:
             return
         ended: Ended | None = getattr(request, "_sessionguard_ended", None)
         shown = getattr(request, SHOWN_ATTRIBUTE, False)
         if ended is not None and not shown:
             set_ended_cookie(response, *ended)
             return
-        if ENDED_COOKIE not in request.COOKIES:
+        if name not in request.COOKIES:
             return
         signed_in = hasattr(session, "_session_cache") and lifecycle.is_signed_in(
             session
