@@ -332,6 +332,7 @@ PRIVACY_FLAGS = {
     "TRACK_IP": ("IP_CHANGE", "django_sessionguard.W040"),
     "TRACK_USER_AGENT": ("UA_CHANGE", "django_sessionguard.W041"),
     "ANONYMIZE_IP": (None, None),
+    "ERASE_ON_USER_DELETE": (None, None),
 }
 PRIVACY_HINTS = {
     "TRACK_IP": " (with SESSIONGUARD_ANONYMIZE_IP, networks are kept and compared)",

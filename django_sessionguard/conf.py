@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "TRACK_IP": True,
     "TRACK_USER_AGENT": True,
     "ANONYMIZE_IP": False,
+    "ERASE_ON_USER_DELETE": False,
     "GEOIP": False,
     "IDLE_WARNING_BEFORE": 60,
     "CLEAR_SITE_DATA": False,
@@ -312,6 +313,11 @@ class SessionGuardSettings:
     def ANONYMIZE_IP(self) -> bool:
         """Whether only the network of an IP is stored (IPv4 /24, IPv6 /48)."""
         return _flag(self._get("ANONYMIZE_IP"), "ANONYMIZE_IP")
+
+    @cached_property
+    def ERASE_ON_USER_DELETE(self) -> bool:
+        """Whether deleting a user also deletes their session history (events)."""
+        return _flag(self._get("ERASE_ON_USER_DELETE"), "ERASE_ON_USER_DELETE")
 
     @cached_property
     def client_filter(

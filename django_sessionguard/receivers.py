@@ -136,9 +136,17 @@ def on_user_saved(
 
 
 def on_user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    """Deleting a user ends their sessions everywhere, cache included."""
+    """Deleting a user ends their sessions everywhere, cache included.
+
+    With ``SESSIONGUARD_ERASE_ON_USER_DELETE`` their session history goes too
+    (:func:`~django_sessionguard.services.erase_user_history`), while the
+    events can still be found by user: after the deletion they could not.
+    """
     from django_sessionguard import services
 
+    if conf.ERASE_ON_USER_DELETE:
+        services.erase_user_history(instance)
+        return
     services.revoke_all_sessions(
         instance, actor=_actor_of(_acting_request()), reason=EndReason.USER_DELETED
     )
