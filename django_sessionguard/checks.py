@@ -376,6 +376,58 @@ def check_privacy_settings(**kwargs: Any) -> list[CheckMessage]:
     return messages
 
 
+@register(Tags.compatibility)
+def check_location_settings(**kwargs: Any) -> list[CheckMessage]:
+    """``SESSIONGUARD_GEOIP`` and ``SESSIONGUARD_LOCATE``: valid, and used.
+
+    An unimportable or uncallable locator would otherwise fail every page
+    that shows a location (see :mod:`django_sessionguard.locations`).
+    """
+    messages = [
+        *_setting_error(
+            lambda: conf.GEOIP,
+            "django_sessionguard.E070",
+            "Use True or False for SESSIONGUARD_GEOIP.",
+        ),
+        *_setting_error(
+            lambda: conf.LOCATE,
+            "django_sessionguard.E070",
+            "Use the dotted path of a function that takes an IP address (str) "
+            'and returns a place name or None, such as "myproject.geo.place", '
+            "or None; check that its module imports.",
+        ),
+    ]
+    if messages:
+        return messages
+    if conf.GEOIP and conf.LOCATE is not None:
+        messages.append(
+            Warning(
+                f"SESSIONGUARD_LOCATE ({conf.LOCATE!r}) and SESSIONGUARD_GEOIP are "
+                "both set: the locator is used and GEOIP is ignored.",
+                hint="Remove SESSIONGUARD_GEOIP, or call "
+                "django_sessionguard.locations.geoip_place from your locator to "
+                "fall back on GeoIP2.",
+                id="django_sessionguard.W070",
+            )
+        )
+    try:
+        tracked = conf.TRACK_IP
+    except ValueError:
+        return messages  # reported by check_privacy_settings (E040)
+    if not tracked and (conf.GEOIP or conf.LOCATE is not None):
+        messages.append(
+            Warning(
+                "A location lookup is configured (SESSIONGUARD_LOCATE or "
+                "SESSIONGUARD_GEOIP) but SESSIONGUARD_TRACK_IP is False: no "
+                "address is kept, so no place is ever looked up or shown.",
+                hint="Remove the location setting, or track IP addresses (with "
+                "SESSIONGUARD_ANONYMIZE_IP, networks are kept and located).",
+                id="django_sessionguard.W071",
+            )
+        )
+    return messages
+
+
 #: New-device settings checked by E050, with how to fix them.
 NEW_DEVICE_SETTINGS = {
     "NEW_DEVICE_DETECTION": "Use True or False.",
