@@ -51,6 +51,10 @@ help:
 	@echo "make lint   ruff check, ruff format --check, mypy (strict) on the package"
 	@echo "make docs   build the documentation site into site/ (MkDocs, warnings are errors)"
 	@echo "make demo   seed the example project (alice, bob, staff) and serve it on $(DEMO_ADDR)"
+	@echo "make test-faults  only the fault tests (Redis killed, restarted, paused) on PostgreSQL + Redis"
+	@echo "make bench  Django's session engines against ours on PostgreSQL + Redis; rewrites docs/benchmarks.md"
+	@echo "make load   the example project under gunicorn, 10,000 ordinary and hostile requests (docs/load.md)"
+	@echo "make screenshots  regenerate docs/screenshots/ with Playwright and Chromium"
 	@echo "make clean  remove virtualenvs, caches and build output"
 
 # -- virtualenvs (the stamp is rebuilt whenever pyproject.toml changes) ---------

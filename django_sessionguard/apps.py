@@ -10,8 +10,9 @@ class SessionGuardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django_sessionguard import (
-            checks,  # noqa: F401  (registers checks)
+        from django_sessionguard import (  # noqa: F401  (registers checks)
+            checks,
+            cookie_checks,
             receivers,
         )
 

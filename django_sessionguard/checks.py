@@ -1,6 +1,8 @@
 """System checks: a bad setting is a clear error at start-up, never a 500 later.
 
-Ids are stable and documented in ``docs/checks.md``.
+Ids are stable and documented in ``docs/checks.md``. The session cookie's
+checks (``W010``, ``W011``, ``W030``-``W032``, ``E032``, ``E033``) are in
+:mod:`django_sessionguard.cookie_checks`.
 """
 
 from __future__ import annotations
@@ -194,33 +196,6 @@ def check_shared_cache(**kwargs: Any) -> list[CheckMessage]:
     return []
 
 
-@register(Tags.security, deploy=True)
-def check_session_cookie(**kwargs: Any) -> list[CheckMessage]:
-    """Django's own cookie checks skip projects without contrib.sessions; ours don't."""
-    if settings.SESSION_ENGINE not in ENGINES:
-        return []
-    messages: list[CheckMessage] = []
-    if not settings.SESSION_COOKIE_SECURE:
-        messages.append(
-            Warning(
-                "SESSION_COOKIE_SECURE is not True: the session cookie can be "
-                "sent over plain HTTP and stolen.",
-                hint="Set SESSION_COOKIE_SECURE = True.",
-                id="django_sessionguard.W010",
-            )
-        )
-    if not settings.SESSION_COOKIE_HTTPONLY:
-        messages.append(
-            Warning(
-                "SESSION_COOKIE_HTTPONLY is not True: scripts can read the "
-                "session cookie.",
-                hint="Set SESSION_COOKIE_HTTPONLY = True.",
-                id="django_sessionguard.W011",
-            )
-        )
-    return messages
-
-
 @register(Tags.compatibility)
 def check_idle_warning(**kwargs: Any) -> list[CheckMessage]:
     """``SESSIONGUARD_IDLE_WARNING_BEFORE``: a duration under the idle timeout."""
@@ -352,116 +327,12 @@ def check_hardening_settings(**kwargs: Any) -> list[CheckMessage]:
     ]
 
 
-def _samesite_messages() -> list[CheckMessage]:
-    samesite = settings.SESSION_COOKIE_SAMESITE
-    if samesite not in (None, False) and str(samesite).lower() != "none":
-        return []
-    if str(samesite).lower() == "none" and not settings.SESSION_COOKIE_SECURE:
-        return [
-            Error(
-                'SESSION_COOKIE_SAMESITE is "None" but SESSION_COOKIE_SECURE is '
-                "not True: browsers reject such a cookie, so nobody can stay "
-                "signed in.",
-                hint='Set SESSION_COOKIE_SAMESITE = "Lax" (and '
-                "SESSION_COOKIE_SECURE = True).",
-                id="django_sessionguard.E032",
-            )
-        ]
-    return [
-        Warning(
-            f"SESSION_COOKIE_SAMESITE is {samesite!r}: the session cookie is sent "
-            "with requests other sites make, which helps cross-site request "
-            "forgery.",
-            hint='Set SESSION_COOKIE_SAMESITE = "Lax" (Django\'s default) or "Strict".',
-            id="django_sessionguard.W030",
-        )
-    ]
-
-
-def _cookie_prefix_messages() -> list[CheckMessage]:
-    name = settings.SESSION_COOKIE_NAME
-    lowered = name.lower()
-    secure = settings.SESSION_COOKIE_SECURE
-    domain = settings.SESSION_COOKIE_DOMAIN
-    path = settings.SESSION_COOKIE_PATH
-    if lowered.startswith("__host-"):
-        broken = [
-            *([] if secure else ["SESSION_COOKIE_SECURE is not True"]),
-            *([f"SESSION_COOKIE_DOMAIN is {domain!r}"] if domain else []),
-            *([] if path == "/" else [f"SESSION_COOKIE_PATH is {path!r}"]),
-        ]
-        hint = (
-            "A __Host- cookie needs SESSION_COOKIE_SECURE = True, "
-            'SESSION_COOKIE_PATH = "/" and SESSION_COOKIE_DOMAIN = None.'
-        )
-    elif lowered.startswith("__secure-"):
-        broken = [] if secure else ["SESSION_COOKIE_SECURE is not True"]
-        hint = "A __Secure- cookie needs SESSION_COOKIE_SECURE = True."
-    else:
-        broken, hint = [], ""
-    if broken:
-        return [
-            Error(
-                f"SESSION_COOKIE_NAME {name!r} has a prefix whose rules the cookie "
-                f"breaks ({'; '.join(broken)}): browsers refuse it, so nobody can "
-                "stay signed in.",
-                hint=hint,
-                id="django_sessionguard.E033",
-            )
-        ]
-    if not lowered.startswith("__host-"):
-        return [
-            Warning(
-                f"SESSION_COOKIE_NAME {name!r} has no __Host- prefix. With it, "
-                "browsers accept the cookie only over HTTPS, for the whole site "
-                "and from this host alone, so a subdomain or a plain-HTTP "
-                "response cannot plant or overwrite it (session fixation).",
-                hint='Set SESSION_COOKIE_NAME = "__Host-sessionid" (with '
-                'SESSION_COOKIE_SECURE = True, SESSION_COOKIE_PATH = "/", no '
-                "SESSION_COOKIE_DOMAIN). If subdomains must share the session, "
-                "silence this check.",
-                id="django_sessionguard.W031",
-            )
-        ]
-    return []
-
-
-def _timeout_messages() -> list[CheckMessage]:
-    try:
-        idle, absolute = conf.IDLE_TIMEOUT, conf.ABSOLUTE_TIMEOUT
-    except ValueError:
-        return []  # reported by check_settings (E006)
-    if idle is not None or absolute is not None:
-        return []
-    return [
-        Warning(
-            "No idle or absolute session timeout is configured: a signed-in "
-            "session lasts as long as its cookie (SESSION_COOKIE_AGE).",
-            hint='Set SESSIONGUARD_PROFILE ("AAL1", "AAL2" or "AAL3", after NIST '
-            "SP 800-63B), or SESSIONGUARD_IDLE_TIMEOUT and "
-            "SESSIONGUARD_ABSOLUTE_TIMEOUT.",
-            id="django_sessionguard.W032",
-        )
-    ]
-
-
-@register(Tags.security, deploy=True)
-def check_production_session_settings(**kwargs: Any) -> list[CheckMessage]:
-    """With ``DEBUG`` off: SameSite, the ``__Host-`` cookie name, and timeouts."""
-    if settings.DEBUG or settings.SESSION_ENGINE not in ENGINES:
-        return []
-    return [
-        *_samesite_messages(),
-        *_cookie_prefix_messages(),
-        *_timeout_messages(),
-    ]
-
-
 #: The privacy switches (E040), and the change policy each makes blind (W040, W041).
 PRIVACY_FLAGS = {
     "TRACK_IP": ("IP_CHANGE", "django_sessionguard.W040"),
     "TRACK_USER_AGENT": ("UA_CHANGE", "django_sessionguard.W041"),
     "ANONYMIZE_IP": (None, None),
+    "ERASE_ON_USER_DELETE": (None, None),
 }
 PRIVACY_HINTS = {
     "TRACK_IP": " (with SESSIONGUARD_ANONYMIZE_IP, networks are kept and compared)",
@@ -502,6 +373,58 @@ def check_privacy_settings(**kwargs: Any) -> list[CheckMessage]:
                     id=warning_id,
                 )
             )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_location_settings(**kwargs: Any) -> list[CheckMessage]:
+    """``SESSIONGUARD_GEOIP`` and ``SESSIONGUARD_LOCATE``: valid, and used.
+
+    An unimportable or uncallable locator would otherwise fail every page
+    that shows a location (see :mod:`django_sessionguard.locations`).
+    """
+    messages = [
+        *_setting_error(
+            lambda: conf.GEOIP,
+            "django_sessionguard.E070",
+            "Use True or False for SESSIONGUARD_GEOIP.",
+        ),
+        *_setting_error(
+            lambda: conf.LOCATE,
+            "django_sessionguard.E070",
+            "Use the dotted path of a function that takes an IP address (str) "
+            'and returns a place name or None, such as "myproject.geo.place", '
+            "or None; check that its module imports.",
+        ),
+    ]
+    if messages:
+        return messages
+    if conf.GEOIP and conf.LOCATE is not None:
+        messages.append(
+            Warning(
+                f"SESSIONGUARD_LOCATE ({conf.LOCATE!r}) and SESSIONGUARD_GEOIP are "
+                "both set: the locator is used and GEOIP is ignored.",
+                hint="Remove SESSIONGUARD_GEOIP, or call "
+                "django_sessionguard.locations.geoip_place from your locator to "
+                "fall back on GeoIP2.",
+                id="django_sessionguard.W070",
+            )
+        )
+    try:
+        tracked = conf.TRACK_IP
+    except ValueError:
+        return messages  # reported by check_privacy_settings (E040)
+    if not tracked and (conf.GEOIP or conf.LOCATE is not None):
+        messages.append(
+            Warning(
+                "A location lookup is configured (SESSIONGUARD_LOCATE or "
+                "SESSIONGUARD_GEOIP) but SESSIONGUARD_TRACK_IP is False: no "
+                "address is kept, so no place is ever looked up or shown.",
+                hint="Remove the location setting, or track IP addresses (with "
+                "SESSIONGUARD_ANONYMIZE_IP, networks are kept and located).",
+                id="django_sessionguard.W071",
+            )
+        )
     return messages
 
 

@@ -47,7 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "TRACK_IP": True,
     "TRACK_USER_AGENT": True,
     "ANONYMIZE_IP": False,
+    "ERASE_ON_USER_DELETE": False,
     "GEOIP": False,
+    "LOCATE": None,
     "IDLE_WARNING_BEFORE": 60,
     "CLEAR_SITE_DATA": False,
     "GUESSING_THRESHOLD": 20,
@@ -314,6 +316,11 @@ class SessionGuardSettings:
         return _flag(self._get("ANONYMIZE_IP"), "ANONYMIZE_IP")
 
     @cached_property
+    def ERASE_ON_USER_DELETE(self) -> bool:
+        """Whether deleting a user also deletes their session history (events)."""
+        return _flag(self._get("ERASE_ON_USER_DELETE"), "ERASE_ON_USER_DELETE")
+
+    @cached_property
     def client_filter(
         self,
     ) -> Callable[[str | None, str], tuple[str | None, str]] | None:
@@ -329,8 +336,25 @@ class SessionGuardSettings:
 
     @cached_property
     def GEOIP(self) -> bool:
-        """Whether the devices page looks up locations with Django's ``GeoIP2``."""
+        """Whether pages look up locations with Django's ``GeoIP2``."""
         return _flag(self._get("GEOIP"), "GEOIP")
+
+    @cached_property
+    def LOCATE(self) -> str | None:
+        """Dotted path of a callable ``(ip: str) -> str | None`` naming a place.
+
+        ``None``: locations come from ``GEOIP``, or are not shown. See
+        :mod:`django_sessionguard.locations`.
+        """
+        raw = self._get("LOCATE")
+        if raw is None:
+            return None
+        if not isinstance(raw, str) or not raw:
+            raise ValueError(
+                "SESSIONGUARD_LOCATE must be the dotted path of a callable "
+                f"(ip) -> place name or None, or None; not {raw!r}."
+            )
+        return _callable_path(raw, "SESSIONGUARD_LOCATE")
 
     @cached_property
     def CLEAR_SITE_DATA(self) -> tuple[str, ...]:

@@ -9,6 +9,8 @@ It keeps Django's request and response handling and adds, around them:
   global "not valid before" cut-off, or whose browser or network changed when
   policy says so - from what came with the session load, no extra I/O;
 * telling a client whose session was revoked or evicted why, once;
+* ``Clear-Site-Data`` (``SESSIONGUARD_CLEAR_SITE_DATA``) on the response of a
+  request that signed its own browser out, through whichever view;
 * recording throttled activity after the response (not for passive requests);
 * reminding a client whose session write missed the session cache to have its
   cached copy checked (:mod:`~django_sessionguard.stale_cache`), and answering
@@ -44,14 +46,17 @@ from django_sessionguard.keys import hash_key, is_well_formed, reference_for
 from django_sessionguard.limits import SessionLimitExceeded
 from django_sessionguard.network import get_client_ip
 from django_sessionguard.responses import (
-    ENDED_COOKIE,
     delete_ended_cookie,
+    ended_cookie_name,
     ended_message,
     ended_response,
     login_denied_response,
     set_ended_cookie,
 )
-from django_sessionguard.security_headers import forbid_storing_session_cookie
+from django_sessionguard.security_headers import (
+    clear_site_data_after_sign_out,
+    forbid_storing_session_cookie,
+)
 
 logger = logging.getLogger("django_sessionguard")
 
@@ -247,6 +252,7 @@ class SessionGuardMiddleware(SessionMiddleware):
     ) -> HttpResponse:
         response = super().process_response(request, response)
         forbid_storing_session_cookie(response)
+        clear_site_data_after_sign_out(request, response)
         session = getattr(request, "session", None)
         if isinstance(session, SessionGuardStore):
             self._update_ended_cookie(request, response, session)
@@ -266,14 +272,15 @@ class SessionGuardMiddleware(SessionMiddleware):
         session: SessionGuardStore,
     ) -> None:
         """Set the reason cookie for an ending found here; drop it once used."""
-        if ENDED_COOKIE in response.cookies:
+        name = ended_cookie_name()
+        if name in response.cookies:
             return
         ended: Ended | None = getattr(request, "_sessionguard_ended", None)
         shown = getattr(request, SHOWN_ATTRIBUTE, False)
         if ended is not None and not shown:
             set_ended_cookie(response, *ended)
             return
-        if ENDED_COOKIE not in request.COOKIES:
+        if name not in request.COOKIES:
             return
         signed_in = hasattr(session, "_session_cache") and lifecycle.is_signed_in(
             session

@@ -30,9 +30,10 @@ from django.utils import timezone, translation
 from django_sessionguard import privacy
 from django_sessionguard.conf import conf
 from django_sessionguard.devices import Device, DeviceType
+from django_sessionguard.locations import locate
 from django_sessionguard.models import SessionEvent
 from django_sessionguard.new_device_links import make_token
-from django_sessionguard.session_rows import locate, location_enabled, mask_ip
+from django_sessionguard.session_rows import mask_ip
 
 logger = logging.getLogger("django_sessionguard")
 
@@ -49,15 +50,12 @@ def email_address(user: Any) -> str:
 
 
 def approximate_place(ip: str | None) -> str | None:
-    """ "City, Country" with GeoIP configured, else the masked network, or None."""
+    """The locator's place (see :mod:`~django_sessionguard.locations`), else the
+    masked network ("203.0.113.0/24"), or None when IPs are not tracked."""
     ip = privacy.shown_ip(ip)
     if not ip:
         return None
-    if location_enabled():
-        place = locate(ip)
-        if place:
-            return place
-    return mask_ip(ip)
+    return locate(ip) or mask_ip(ip)
 
 
 def absolute_url(request: HttpRequest, path: str) -> str:

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django_sessionguard.backends.base import AUTH_AT_KEY, SessionGuardStore
 from django_sessionguard.conf import conf
 from django_sessionguard.events import EndReason, EventKind, record_event
+from django_sessionguard.security_headers import note_signed_out
 
 
 def on_login(
@@ -65,6 +66,10 @@ def on_logout(
         ip_address=session._client_ip,
         device=str(parse_user_agent(session._client_user_agent or "")),
     )
+    if user is not None and request is not None:
+        # A signed-in browser signed itself out: the middleware adds
+        # Clear-Site-Data (SESSIONGUARD_CLEAR_SITE_DATA) to this response.
+        note_signed_out(request)
 
 
 def _acting_request() -> HttpRequest | None:
@@ -131,9 +136,17 @@ def on_user_saved(
 
 
 def on_user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    """Deleting a user ends their sessions everywhere, cache included."""
+    """Deleting a user ends their sessions everywhere, cache included.
+
+    With ``SESSIONGUARD_ERASE_ON_USER_DELETE`` their session history goes too
+    (:func:`~django_sessionguard.services.erase_user_history`), while the
+    events can still be found by user: after the deletion they could not.
+    """
     from django_sessionguard import services
 
+    if conf.ERASE_ON_USER_DELETE:
+        services.erase_user_history(instance)
+        return
     services.revoke_all_sessions(
         instance, actor=_actor_of(_acting_request()), reason=EndReason.USER_DELETED
     )

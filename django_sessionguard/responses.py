@@ -5,7 +5,8 @@ asks for JSON gets a JSON body with a machine-readable ``reason`` and a
 human-readable ``message``. Either way a short-lived, signed
 ``sessionguard_ended`` cookie carries the reason to the login page, where
 :func:`django_sessionguard.context_processors.signed_out_reason` turns it into
-a sentence.
+a sentence. With a ``__Host-`` session cookie it is ``__Host-sessionguard_ended``
+(see :mod:`~django_sessionguard.cookie_prefix`).
 """
 
 from __future__ import annotations
@@ -24,12 +25,31 @@ from django.http import (
 )
 from django.utils.translation import gettext, ngettext
 
+from django_sessionguard.cookie_prefix import (
+    CookieAttributes,
+    cookie_attributes,
+    cookie_name,
+)
 from django_sessionguard.events import EndReason, EventKind
 
-#: Short-lived, signed cookie telling the login page why the user was signed out.
+#: Short-lived, signed cookie telling the login page why the user was signed out
+#: (its name without the session cookie's prefix: see :func:`ended_cookie_name`).
 ENDED_COOKIE = "sessionguard_ended"
 ENDED_COOKIE_SALT = "django_sessionguard.ended"
 ENDED_COOKIE_AGE = 300
+
+
+def ended_cookie_name() -> str:
+    """The reason cookie's name: :data:`ENDED_COOKIE`, prefixed like the session's."""
+    return cookie_name(ENDED_COOKIE)
+
+
+def _ended_cookie_attributes() -> CookieAttributes:
+    return cookie_attributes(
+        path=settings.SESSION_COOKIE_PATH,
+        domain=None,
+        secure=bool(settings.SESSION_COOKIE_SECURE),
+    )
 
 
 def _duration(seconds: int) -> str:
@@ -116,19 +136,23 @@ def set_ended_cookie(
     """Tell the next page (the login page) why the session ended."""
     value = signing.dumps([kind, timeout, reason], salt=ENDED_COOKIE_SALT)
     response.set_cookie(
-        ENDED_COOKIE,
+        ended_cookie_name(),
         value,
         max_age=ENDED_COOKIE_AGE,
         httponly=True,
-        secure=settings.SESSION_COOKIE_SECURE,
         samesite="Lax",
-        path=settings.SESSION_COOKIE_PATH,
+        **_ended_cookie_attributes(),
     )
 
 
 def delete_ended_cookie(response: HttpResponseBase) -> None:
+    """Drop the reason cookie (once the login page has shown it)."""
+    attributes = _ended_cookie_attributes()
     response.delete_cookie(
-        ENDED_COOKIE, path=settings.SESSION_COOKIE_PATH, samesite="Lax"
+        ended_cookie_name(),
+        path=attributes["path"],
+        domain=attributes["domain"],
+        samesite="Lax",
     )
 
 
@@ -147,7 +171,7 @@ def _parse_ended(raw: Any) -> tuple[str, int | None, str] | None:
 
 def read_ended_cookie(request: HttpRequest) -> str | None:
     """The message for the signed-out reason carried by the request, if any."""
-    raw = request.COOKIES.get(ENDED_COOKIE)
+    raw = request.COOKIES.get(ended_cookie_name())
     if not raw:
         return None
     try:

@@ -7,14 +7,19 @@
   ``Cache-Control: private, no-store``.
 * :func:`add_clear_site_data`: ``SESSIONGUARD_CLEAR_SITE_DATA`` on the
   responses that sign this device out (``sessionguard:logout``, revoking the
-  current session from the devices page or its API). Use it on your own
-  logout view too.
+  current session from the devices page or its API). Use it on a response of
+  your own that ends this browser's session some other way.
+* :func:`note_signed_out` / :func:`clear_site_data_after_sign_out`: any view
+  that calls Django's ``logout()`` / ``alogout()`` for a signed-in user
+  (``django.contrib.auth.views.LogoutView`` included) gets the same header:
+  the ``user_logged_out`` receiver marks the request, and
+  ``SessionGuardMiddleware`` adds the header to its response.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control
 
 from django_sessionguard.conf import conf
@@ -44,3 +49,20 @@ def add_clear_site_data(response: HttpResponseBase) -> HttpResponseBase:
     if value is not None:
         response["Clear-Site-Data"] = value
     return response
+
+
+#: Set on a request during which its own signed-in session was signed out.
+SIGNED_OUT_ATTRIBUTE = "_sessionguard_signed_out"
+
+
+def note_signed_out(request: HttpRequest) -> None:
+    """Remember that ``request``'s browser signed out (``user_logged_out``)."""
+    setattr(request, SIGNED_OUT_ATTRIBUTE, True)
+
+
+def clear_site_data_after_sign_out(
+    request: HttpRequest, response: HttpResponseBase
+) -> None:
+    """:func:`add_clear_site_data` if this browser signed out during ``request``."""
+    if getattr(request, SIGNED_OUT_ATTRIBUTE, False):
+        add_clear_site_data(response)

@@ -1,8 +1,8 @@
 """The user's sessions as the devices page and its JSON API show them.
 
 One query for the whole list (only the displayed columns, never the session
-data); IP masking and the optional GeoIP location are applied per row in
-Python, without further queries. What the site does not record
+data); IP masking and the optional location (:mod:`~django_sessionguard.locations`)
+are applied per row in Python, without further queries. What the site does not record
 (``SESSIONGUARD_TRACK_IP`` / ``SESSIONGUARD_TRACK_USER_AGENT`` off) is shown as
 "—" and given as ``null`` in JSON, even if a row still holds an older value.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from django.http import HttpRequest
@@ -22,6 +21,7 @@ from django_sessionguard import privacy, services
 from django_sessionguard.conf import conf
 from django_sessionguard.devices import DeviceType
 from django_sessionguard.keys import is_reference
+from django_sessionguard.locations import locate, location_enabled
 from django_sessionguard.models import Session
 
 #: Columns the list needs: never the session data.
@@ -45,38 +45,6 @@ def mask_ip(ip: str | None) -> str | None:
         return None
     prefix = 24 if ipaddress.ip_address(ip).version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
-
-
-@lru_cache(maxsize=1)
-def _geoip() -> Any:
-    """Django's ``GeoIP2``, when installed and ``GEOIP_PATH`` points at a database."""
-    try:
-        from django.contrib.gis.geoip2 import GeoIP2
-
-        return GeoIP2()
-    except Exception:  # not installed, not configured, or an unreadable database
-        return None
-
-
-def locate(ip: str | None) -> str | None:
-    """ "City, Country" for ``ip``, or ``None`` when unknown (private addresses...)."""
-    geoip = _geoip()
-    if geoip is None or not ip:
-        return None
-    try:
-        place = geoip.city(ip)
-    except Exception:
-        try:
-            place = geoip.country(ip)
-        except Exception:
-            return None
-    return (
-        ", ".join(filter(None, [place.get("city"), place.get("country_name")])) or None
-    )
-
-
-def location_enabled() -> bool:
-    return conf.GEOIP and _geoip() is not None
 
 
 @dataclass(frozen=True)

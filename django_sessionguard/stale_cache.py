@@ -14,7 +14,9 @@ serve the cached copy as it is but drops it and reads the row (one query, one
 cache delete, one ``add``), and once that worked the cookie is deleted.
 
 The cookie holds no secret and names nothing (its value is ``1``). A client
-that forges or keeps it only makes its own requests read the database.
+that forges or keeps it only makes its own requests read the database. With a
+``__Host-`` session cookie it is ``__Host-sessionguard_stale`` (see
+:mod:`~django_sessionguard.cookie_prefix`).
 """
 
 from __future__ import annotations
@@ -23,14 +25,33 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from django_sessionguard.backends.cached_db import SessionStore as CachedStore
+from django_sessionguard.cookie_prefix import (
+    CookieAttributes,
+    cookie_attributes,
+    cookie_name,
+)
 
-#: The reminder's cookie name.
+#: The reminder's cookie name (without the session cookie's prefix: see
+#: :func:`stale_cookie_name`).
 STALE_COOKIE = "sessionguard_stale"
+
+
+def stale_cookie_name() -> str:
+    """The reminder's name: :data:`STALE_COOKIE`, prefixed like the session's."""
+    return cookie_name(STALE_COOKIE)
+
+
+def _attributes() -> CookieAttributes:
+    return cookie_attributes(
+        path=settings.SESSION_COOKIE_PATH,
+        domain=settings.SESSION_COOKIE_DOMAIN,
+        secure=bool(settings.SESSION_COOKIE_SECURE),
+    )
 
 
 def note_request(request: HttpRequest, session: object) -> None:
     """Before the session loads: distrust its cached copy if the client says so."""
-    if isinstance(session, CachedStore) and request.COOKIES.get(STALE_COOKIE):
+    if isinstance(session, CachedStore) and request.COOKIES.get(stale_cookie_name()):
         session.distrust_cache()
 
 
@@ -45,21 +66,20 @@ def update_response(
             None if session.get_expire_at_browser_close() else session.get_expiry_age()
         )
         response.set_cookie(
-            STALE_COOKIE,
+            stale_cookie_name(),
             "1",
             max_age=max_age,
-            domain=settings.SESSION_COOKIE_DOMAIN,
-            path=settings.SESSION_COOKIE_PATH,
-            secure=bool(settings.SESSION_COOKIE_SECURE),
             httponly=True,
             samesite=settings.SESSION_COOKIE_SAMESITE,
+            **_attributes(),
         )
-    elif request.COOKIES.get(STALE_COOKIE) and (
+    elif request.COOKIES.get(stale_cookie_name()) and (
         session.cache_repaired or session.session_key is None
     ):
+        attributes = _attributes()
         response.delete_cookie(
-            STALE_COOKIE,
-            path=settings.SESSION_COOKIE_PATH,
-            domain=settings.SESSION_COOKIE_DOMAIN,
+            stale_cookie_name(),
+            path=attributes["path"],
+            domain=attributes["domain"],
             samesite=settings.SESSION_COOKIE_SAMESITE,
         )

@@ -42,12 +42,12 @@ from django_sessionguard.decorators import (
 )
 from django_sessionguard.faults import SessionCacheUnavailable, unavailable_json
 from django_sessionguard.forms import ReauthenticationForm
+from django_sessionguard.locations import location_enabled
 from django_sessionguard.security_headers import add_clear_site_data
 from django_sessionguard.session_rows import (
     SessionRow,
     current_reference,
     find_row,
-    location_enabled,
     session_rows,
 )
 

@@ -18,7 +18,7 @@ from django.test import Client, RequestFactory
 from django_sessionguard.context_processors import signed_out_reason
 from django_sessionguard.keys import hash_key, reference_for
 from django_sessionguard.models import Session
-from django_sessionguard.responses import ENDED_COOKIE
+from django_sessionguard.responses import ended_cookie_name
 from tests.conftest import uses_redis
 
 CACHED_DB = "django_sessionguard.backends.cached_db"
@@ -114,11 +114,11 @@ def signed_out_message(response: HttpResponseBase) -> str | None:
     Builds the next request with the cookies ``response`` set, and asks the
     context processor the login page uses.
     """
-    morsel = response.cookies.get(ENDED_COOKIE)
+    morsel = response.cookies.get(ended_cookie_name())
     if morsel is None or not morsel.value:
         return None
     request = RequestFactory().get("/login/")
-    request.COOKIES[ENDED_COOKIE] = morsel.value
+    request.COOKIES[ended_cookie_name()] = morsel.value
     message = signed_out_reason(request)["sessionguard_signed_out_message"]
     return message
 

@@ -43,7 +43,7 @@ def main(index: int) -> None:
     from django.test import Client, RequestFactory
     from django.test.utils import override_settings
 
-    from django_sessionguard.responses import ENDED_COOKIE, read_ended_cookie
+    from django_sessionguard.responses import ended_cookie_name, read_ended_cookie
 
     with override_settings(
         SESSION_ENGINE=os.environ["WORKER_ENGINE"],
@@ -61,10 +61,10 @@ def main(index: int) -> None:
         _wait_for("go")
         response = client.post("/login/", {"username": "alice", "password": "pw"})
         reason = None
-        morsel = response.cookies.get(ENDED_COOKIE)
+        morsel = response.cookies.get(ended_cookie_name())
         if morsel is not None and morsel.value:
             request = RequestFactory().get("/login/")
-            request.COOKIES[ENDED_COOKIE] = morsel.value
+            request.COOKIES[ended_cookie_name()] = morsel.value
             reason = read_ended_cookie(request)
         _say(
             {

@@ -427,13 +427,9 @@ def test_changelist_links_the_dashboard(root: Client) -> None:
 
 
 @pytest.fixture
-def geoip(monkeypatch: pytest.MonkeyPatch) -> None:
-    """GeoIP as if configured: a fixed answer per address."""
-    from django_sessionguard import session_rows
-
-    places = {"203.0.113.5": "Lisbon, Portugal", "2001:db8::7": "Osaka, Japan"}
-    monkeypatch.setattr(session_rows, "location_enabled", lambda: True)
-    monkeypatch.setattr(session_rows, "locate", places.get)
+def geoip(settings: Any) -> None:
+    """A locator configured: a fixed answer per address (tests/locators.py)."""
+    settings.SESSIONGUARD_LOCATE = "tests.locators.fixed_places"
 
 
 def test_no_location_column_without_geoip(

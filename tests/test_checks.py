@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from django_sessionguard import checks
+from django_sessionguard import checks, cookie_checks
 from django_sessionguard.middleware import SessionGuardMiddleware
 
 # run_checks() includes the model checks, which open the database on Django 6.1
@@ -252,7 +252,7 @@ def test_w002_not_raised_for_a_shared_cache() -> None:
     assert found == []
 
 
-# -- W010 / W011: the cookie (deploy checks) ---------------------------------------
+# -- W010 / W011: the cookie (DEBUG off, or check --deploy) -----------------------
 
 
 @pytest.mark.parametrize("engine_path", [DB, CACHED_DB])
@@ -269,30 +269,72 @@ def test_cookie_deploy_checks(
     engine_path: str, secure: bool, httponly: bool, expected: list[str]
 ) -> None:
     found = run(
-        checks.check_session_cookie,
+        cookie_checks.check_session_cookie,
         SESSION_ENGINE=engine_path,
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=httponly,
+        DEBUG=False,
     )
     assert found == expected
 
 
-def test_cookie_checks_run_with_deploy_only() -> None:
-    with override_settings(SESSION_COOKIE_SECURE=False, SESSION_COOKIE_HTTPONLY=False):
-        assert "django_sessionguard.W010" not in ids(run_checks())
-        deploy = ids(run_checks(include_deployment_checks=True))
-    assert "django_sessionguard.W010" in deploy
-    assert "django_sessionguard.W011" in deploy
-
-
-def test_cookie_checks_leave_other_engines_alone() -> None:
-    found = run(
-        checks.check_session_cookie,
-        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
-        SESSION_COOKIE_SECURE=False,
-        SESSION_COOKIE_HTTPONLY=False,
+def cookie_ids(*, debug: bool, deploy: bool) -> list[str]:
+    with override_settings(
+        SESSION_COOKIE_SECURE=False, SESSION_COOKIE_HTTPONLY=False, DEBUG=debug
+    ):
+        found = ids(run_checks(include_deployment_checks=deploy))
+    return sorted(
+        i
+        for i in found
+        if i in ("django_sessionguard.W010", "django_sessionguard.W011")
     )
-    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("debug", "deploy", "expected"),
+    [
+        pytest.param(True, False, [], id="check-debug-on"),
+        pytest.param(
+            False,
+            False,
+            ["django_sessionguard.W010", "django_sessionguard.W011"],
+            id="check-debug-off",
+        ),
+        pytest.param(
+            True,
+            True,
+            ["django_sessionguard.W010", "django_sessionguard.W011"],
+            id="deploy-debug-on",
+        ),
+        pytest.param(
+            False,
+            True,
+            ["django_sessionguard.W010", "django_sessionguard.W011"],
+            id="deploy-debug-off",
+        ),
+    ],
+)
+def test_cookie_checks_run_with_debug_off_or_deploy(
+    debug: bool, deploy: bool, expected: list[str]
+) -> None:
+    """Once each, in a plain ``check`` with DEBUG off and in every ``--deploy``."""
+    assert cookie_ids(debug=debug, deploy=deploy) == expected
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_cookie_checks_leave_other_engines_alone(debug: bool) -> None:
+    for check in (
+        cookie_checks.check_session_cookie,
+        cookie_checks.check_session_cookie_for_deploy,
+    ):
+        found = run(
+            check,
+            SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
+            SESSION_COOKIE_SECURE=False,
+            SESSION_COOKIE_HTTPONLY=False,
+            DEBUG=debug,
+        )
+        assert found == []
 
 
 # -- every message is actionable ---------------------------------------------------

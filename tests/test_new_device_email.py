@@ -15,7 +15,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from django_sessionguard import session_rows
+from django_sessionguard import locations
 from django_sessionguard.keys import hash_key
 from tests import new_device_support as fixtures
 from tests.lifecycle_support import (
@@ -116,13 +116,59 @@ def test_approximate_place_from_geoip(
 ) -> None:
     from tests.test_user_page import FakeGeoIP
 
-    monkeypatch.setattr(session_rows, "_geoip", FakeGeoIP)
+    monkeypatch.setattr(locations, "_geoip", FakeGeoIP)
     settings.SESSIONGUARD_GEOIP = True
     sign_in(IP, CHROME_120)
     sign_in(OTHER_IP, FIREFOX_WINDOWS)  # 203.0.113.7: Lisbon in the fake database
     body = str(mail.outbox[0].body)
     assert "Approximate place: Lisbon, Portugal" in body
     assert "203.0.113" not in body
+
+
+def test_approximate_place_from_the_locator(
+    alice: Any, sign_in: SignIn, settings: Any
+) -> None:
+    from tests import locators
+
+    locators.ASKED.clear()
+    settings.SESSIONGUARD_LOCATE = "tests.locators.fixed_places"
+    sign_in(IP, CHROME_120)
+    sign_in(OTHER_IP, FIREFOX_WINDOWS)  # 203.0.113.7: Porto for this locator
+    [message] = mail.outbox
+    for body in (str(message.body), html_body(message)):
+        assert "Porto, Portugal" in body
+        assert "203.0.113" not in body
+    assert OTHER_IP in locators.ASKED
+
+
+def test_a_failing_locator_never_stops_the_email(
+    alice: Any, sign_in: SignIn, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.SESSIONGUARD_LOCATE = "tests.locators.failing"
+    caplog.set_level(logging.WARNING, logger="django_sessionguard")
+    sign_in(IP, CHROME_120)
+    sign_in(OTHER_IP, FIREFOX_WINDOWS)
+    [message] = mail.outbox
+    # No place from the locator: the masked network, as without one.
+    assert "Approximate place: 203.0.113.0/24" in str(message.body)
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("tests.locators.failing failed (ConnectionError)" in m for m in logged)
+    assert not any("could not be sent" in m for m in logged)
+
+
+def test_the_locator_is_not_asked_when_ips_are_not_tracked(
+    alice: Any, sign_in: SignIn, settings: Any
+) -> None:
+    from tests import locators
+
+    locators.ASKED.clear()
+    settings.SESSIONGUARD_LOCATE = "tests.locators.fixed_places"
+    settings.SESSIONGUARD_TRACK_IP = False
+    sign_in(IP, CHROME_120)
+    sign_in(OTHER_IP, FIREFOX_WINDOWS)
+    [message] = mail.outbox
+    assert "Approximate place" not in str(message.body)
+    assert locators.ASKED == []
 
 
 def test_nothing_about_what_the_site_does_not_track(

@@ -1,6 +1,7 @@
 """The privacy settings: validated at start-up, contradictions warned about.
 
-``E040``: a switch that is not True/False. ``W040`` / ``W041``: an IP or
+``E040``: a switch (the three tracking switches and
+``ERASE_ON_USER_DELETE``) that is not True/False. ``W040`` / ``W041``: an IP or
 User-Agent change policy other than ``"ignore"`` while that data is not
 tracked (nothing is kept to compare, so the policy can never act).
 """
@@ -19,7 +20,7 @@ from django_sessionguard.conf import DEFAULTS, conf
 from django_sessionguard.management.commands.sessionguard_policy import effective_policy
 from django_sessionguard.privacy import client_filter
 
-FLAGS = ("TRACK_IP", "TRACK_USER_AGENT", "ANONYMIZE_IP")
+FLAGS = ("TRACK_IP", "TRACK_USER_AGENT", "ANONYMIZE_IP", "ERASE_ON_USER_DELETE")
 
 
 def messages(**settings: Any) -> list[CheckMessage]:
@@ -34,6 +35,8 @@ def ids(found: list[CheckMessage]) -> list[str]:
 def test_defaults_track_everything_in_full() -> None:
     assert (DEFAULTS["TRACK_IP"], DEFAULTS["TRACK_USER_AGENT"]) == (True, True)
     assert DEFAULTS["ANONYMIZE_IP"] is False
+    assert DEFAULTS["ERASE_ON_USER_DELETE"] is False  # opt-in
+    assert conf.ERASE_ON_USER_DELETE is False
     assert (conf.TRACK_IP, conf.TRACK_USER_AGENT, conf.ANONYMIZE_IP) == (
         True,
         True,

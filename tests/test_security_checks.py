@@ -1,10 +1,11 @@
-"""Deploy checks for production session settings (``check --deploy``, ``DEBUG`` off),
-the hardening settings' own checks, and the example project's production
-settings passing ``check --deploy`` cleanly."""
+"""The session cookie's checks (``E032``/``E033`` in every ``check``, ``W030``-``W032``
+with ``DEBUG`` off), the hardening settings' own checks, and the example
+project's production settings passing ``check --deploy`` cleanly."""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -13,9 +14,12 @@ from typing import Any
 
 import pytest
 from django.core.checks import CheckMessage, Error, run_checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from django_sessionguard import checks
+from django_sessionguard.checks import ENGINES
 
 # run_checks() includes the model checks, which open the database on Django 6.1.
 pytestmark = pytest.mark.django_db
@@ -36,10 +40,20 @@ RECOMMENDED: dict[str, Any] = {
 }
 
 
-def production(**changes: Any) -> list[str]:
-    """Ids of the production-settings check for the recommended settings + changes."""
+def cookie_messages(deploy: bool = False, **changes: Any) -> list[CheckMessage]:
+    """Our security-tagged messages of ``manage.py check`` (``--deploy``) for the
+    recommended settings + changes: the session cookie's checks."""
     with override_settings(**{**RECOMMENDED, **changes}):
-        return [m.id or "" for m in checks.check_production_session_settings()]
+        return [
+            m
+            for m in run_checks(tags=["security"], include_deployment_checks=deploy)
+            if (m.id or "").startswith("django_sessionguard.")
+        ]
+
+
+def production(**changes: Any) -> list[str]:
+    """Sorted ids a plain ``manage.py check`` gives for RECOMMENDED + changes."""
+    return sorted(m.id or "" for m in cookie_messages(**changes))
 
 
 def deploy_ids(**changes: Any) -> list[str]:
@@ -69,15 +83,11 @@ def test_w030_samesite_none(samesite: Any) -> None:
 
 @pytest.mark.parametrize("samesite", ["None", "none"])
 def test_e032_samesite_none_without_secure(samesite: str) -> None:
-    with override_settings(
-        **{
-            **RECOMMENDED,
-            "SESSION_COOKIE_NAME": "sessionid",
-            "SESSION_COOKIE_SAMESITE": samesite,
-            "SESSION_COOKIE_SECURE": False,
-        }
-    ):
-        messages = checks.check_production_session_settings()
+    messages = cookie_messages(
+        SESSION_COOKIE_NAME="sessionid",
+        SESSION_COOKIE_SAMESITE=samesite,
+        SESSION_COOKIE_SECURE=False,
+    )
     e032 = [m for m in messages if m.id == "django_sessionguard.E032"]
     assert len(e032) == 1
     assert isinstance(e032[0], Error)
@@ -111,8 +121,7 @@ def test_w031_no_host_prefix(name: str) -> None:
     ],
 )
 def test_e033_prefix_rules_broken(changes: dict[str, Any], broken: str) -> None:
-    with override_settings(**{**RECOMMENDED, **changes}):
-        messages = checks.check_production_session_settings()
+    messages = cookie_messages(**changes)
     e033 = [m for m in messages if m.id == "django_sessionguard.E033"]
     assert len(e033) == 1
     assert isinstance(e033[0], Error)
@@ -167,32 +176,80 @@ WORST = {
 }
 
 
-def test_deploy_only() -> None:
-    with override_settings(**{**RECOMMENDED, **WORST}):
-        plain = [m.id for m in run_checks()]
+#: What WORST gives: E032, E033 (browsers refuse the cookie), W010 (not Secure)
+#: and W032 (no timeout); E032 and E033 leave no room for W030 and W031.
+WORST_IDS = [
+    "django_sessionguard.E032",
+    "django_sessionguard.E033",
+    "django_sessionguard.W010",
+    "django_sessionguard.W032",
+]
+ERRORS = ["django_sessionguard.E032", "django_sessionguard.E033"]
+
+
+def all_ids(*, debug: bool, deploy: bool) -> list[str]:
+    """Our ids from every check ``manage.py check`` (``--deploy``) runs for WORST."""
+    with override_settings(**{**RECOMMENDED, **WORST, "DEBUG": debug}):
+        return sorted(
+            m.id or ""
+            for m in run_checks(include_deployment_checks=deploy)
+            if (m.id or "").startswith("django_sessionguard.")
+        )
+
+
+@pytest.mark.parametrize("deploy", [False, True], ids=["check", "check-deploy"])
+def test_with_debug_off_every_check_reports_everything_once(deploy: bool) -> None:
+    assert all_ids(debug=False, deploy=deploy) == WORST_IDS
+
+
+def test_with_debug_on_a_plain_check_reports_only_cookies_browsers_refuse() -> None:
+    assert all_ids(debug=True, deploy=False) == ERRORS
+
+
+def test_with_debug_on_check_deploy_adds_the_secure_and_httponly_warnings() -> None:
+    assert all_ids(debug=True, deploy=True) == [*ERRORS, "django_sessionguard.W010"]
+
+
+@pytest.mark.parametrize("check_id", ERRORS)
+def test_an_unusable_cookie_stops_manage_py_check_even_with_debug_on(
+    check_id: str,
+) -> None:
+    with (
+        override_settings(**{**RECOMMENDED, **WORST, "DEBUG": True}),
+        pytest.raises(SystemCheckError, match=re.escape(check_id)),
+    ):
+        call_command("check")
+
+
+def test_the_recommendations_are_silent_with_debug_on() -> None:
+    # W030-W032 need DEBUG off, whichever check runs.
+    weak = {
+        "SESSION_COOKIE_SAMESITE": None,
+        "SESSION_COOKIE_NAME": "sessionid",
+        "SESSIONGUARD_PROFILE": None,
+    }
+    assert production(**weak) == [
+        "django_sessionguard.W030",
+        "django_sessionguard.W031",
+        "django_sessionguard.W032",
+    ]
+    assert production(DEBUG=True, **weak) == []
+    with override_settings(**{**RECOMMENDED, **weak, "DEBUG": True}):
         deploy = [m.id for m in run_checks(include_deployment_checks=True)]
-    for check_id in ("E032", "E033", "W032"):
-        assert f"django_sessionguard.{check_id}" not in plain
-        assert f"django_sessionguard.{check_id}" in deploy
-
-
-def test_silent_with_debug_on() -> None:
-    assert production(DEBUG=True, **WORST) == []
+    for check_id in ("W030", "W031", "W032"):
+        assert f"django_sessionguard.{check_id}" not in deploy
 
 
 def test_silent_for_other_engines() -> None:
     engine = "django.contrib.sessions.backends.signed_cookies"
     assert production(SESSION_ENGINE=engine, **WORST) == []
+    assert production(SESSION_ENGINE=engine, DEBUG=True, **WORST) == []
 
 
-def test_every_message_is_actionable() -> None:
-    with override_settings(**{**RECOMMENDED, **WORST}):
-        messages: list[CheckMessage] = checks.check_production_session_settings()
-    assert sorted(m.id or "" for m in messages) == [
-        "django_sessionguard.E032",
-        "django_sessionguard.E033",
-        "django_sessionguard.W032",
-    ]
+@pytest.mark.parametrize("engine_path", ENGINES)
+def test_every_message_is_actionable(engine_path: str) -> None:
+    messages = cookie_messages(deploy=True, SESSION_ENGINE=engine_path, **WORST)
+    assert sorted(m.id or "" for m in messages) == WORST_IDS
     assert all(m.hint for m in messages)
 
 
@@ -253,6 +310,29 @@ def test_example_project_passes_check_deploy_with_debug_off(
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.slow
+def test_the_demo_settings_pass_a_plain_check_with_debug_on(tmp_path: Path) -> None:
+    """``make demo`` (DEBUG on, plain HTTP): no cookie check says anything."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "DJANGO_DEBUG": "1",
+        # Django 6.1's check opens the database: keep the demo's file out of the tree.
+        "DEMO_DB": str(tmp_path / "check.sqlite3"),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--fail-level", "WARNING"],
         cwd=EXAMPLE,
         env=env,
         capture_output=True,

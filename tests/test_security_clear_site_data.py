@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.checks import run_checks
+from django.test import AsyncClient, Client
 from django.urls import reverse
 
 from django_sessionguard.security_headers import add_clear_site_data
@@ -15,6 +17,8 @@ from tests.user_sessions import IPHONE_SAFARI, SignedIn, is_live, sign_in
 pytestmark = pytest.mark.django_db
 
 LOGOUT = reverse("sessionguard:logout")
+DJANGO_LOGOUT = reverse("logout")  # django.contrib.auth.views.LogoutView
+ASYNC_LOGOUT = reverse("async-logout")  # await alogout(request)
 ALL = '"cache", "cookies", "storage"'
 
 
@@ -36,15 +40,38 @@ def phone(user: Any) -> SignedIn:
     return sign_in(user, user_agent=IPHONE_SAFARI, ip="203.0.113.9")
 
 
+def async_post(me: SignedIn, path: str) -> Any:
+    """POST from ``me``'s browser through the ASGI handler (an async stack)."""
+
+    async def post() -> Any:
+        client = AsyncClient()
+        client.cookies = me.client.cookies
+        user_agent = me.client.defaults.get("HTTP_USER_AGENT", "")
+        return await client.post(path, headers={"User-Agent": user_agent})
+
+    return async_to_sync(post)()
+
+
 def sign_out_this_device(me: SignedIn, how: str) -> Any:
     if how == "logout":
         return me.client.post(LOGOUT)
     if how == "revoke-current":
         return me.client.post(revoke_url(me.reference))
+    if how == "django-logout-view":
+        return me.client.post(DJANGO_LOGOUT)
+    if how == "django-alogout":
+        return async_post(me, ASYNC_LOGOUT)
     return me.client.post(api_revoke_url(me.reference))
 
 
-HOW = ["logout", "revoke-current", "api-revoke-current"]
+HOW = [
+    "logout",
+    "revoke-current",
+    "api-revoke-current",
+    # Django's own sign-out: LogoutView (sync) and alogout() in an async view.
+    "django-logout-view",
+    "django-alogout",
+]
 
 
 @pytest.mark.parametrize("how", HOW)
@@ -89,6 +116,40 @@ def test_absent_when_signing_the_others_out(
     ):
         assert "Clear-Site-Data" not in desktop.client.post(url)
     assert not is_live(phone.reference)
+
+
+@pytest.mark.parametrize("path", [DJANGO_LOGOUT, ASYNC_LOGOUT])
+def test_django_logout_clears_only_its_own_browser(
+    engine: str, settings: Any, desktop: SignedIn, phone: SignedIn, path: str
+) -> None:
+    settings.SESSIONGUARD_CLEAR_SITE_DATA = ["cookies"]
+    if path == ASYNC_LOGOUT:
+        response = async_post(desktop, path)
+    else:
+        response = desktop.client.post(path)
+    assert response["Clear-Site-Data"] == '"cookies"'
+    assert not is_live(desktop.reference)
+    # The phone's next request is an ordinary one: nothing to clear there.
+    response = phone.client.get("/read/")
+    assert response.json()["user"] == "alice"
+    assert "Clear-Site-Data" not in response
+
+
+@pytest.mark.parametrize("path", [DJANGO_LOGOUT, ASYNC_LOGOUT])
+def test_django_logout_without_a_signed_in_user_clears_nothing(
+    engine: str, settings: Any, path: str
+) -> None:
+    settings.SESSIONGUARD_CLEAR_SITE_DATA = True
+    client = Client()
+    client.get("/write/")  # an anonymous session with data
+    assert client.cookies[settings.SESSION_COOKIE_NAME].value
+    if path == ASYNC_LOGOUT:
+        me = SignedIn(client, "", "")
+        response = async_post(me, path)
+    else:
+        response = client.post(path)
+    assert response.status_code in (200, 302)
+    assert "Clear-Site-Data" not in response
 
 
 def test_an_explicit_list_of_directives(

@@ -12,7 +12,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from django_sessionguard import session_rows
+from django_sessionguard import locations
 from django_sessionguard.events import EventKind
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session, SessionEvent
@@ -201,13 +201,13 @@ def test_no_location_column_when_geoip_is_unavailable(
 ) -> None:
     # No GEOIP_PATH here (and no geoip2 installed): the real lookup finds nothing.
     settings.SESSIONGUARD_GEOIP = True
-    session_rows._geoip.cache_clear()
+    locations._geoip.cache_clear()
 
     response = desktop.client.get(LIST)
 
     assert response.status_code == 200
     assert "Location" not in response.content.decode()
-    assert session_rows._geoip() is None
+    assert locations._geoip() is None
 
 
 class FakeGeoIP:
@@ -225,7 +225,7 @@ class FakeGeoIP:
 def test_location_column_when_geoip_is_configured(
     desktop: SignedIn, phone: SignedIn, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(session_rows, "_geoip", FakeGeoIP)
+    monkeypatch.setattr(locations, "_geoip", FakeGeoIP)
     html = desktop.client.get(LIST).content.decode()
     assert "Location" not in html  # off unless SESSIONGUARD_GEOIP
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("write/", views.write, name="write"),
     path("async-read/", views.async_read, name="async-read"),
     path("async-write/", views.async_write, name="async-write"),
+    path("async-logout/", views.async_logout, name="async-logout"),
     path("anon/", views.anon, name="anon"),
     path("admin/", admin.site.urls),
     path("account/sessions/", include("django_sessionguard.urls")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import alogout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
@@ -40,6 +41,12 @@ async def async_write(request: HttpRequest) -> JsonResponse:
     await request.session.aset("counter", _value(request))
     user = await request.auser()
     return JsonResponse(_payload(user, await request.session.aget("counter")))
+
+
+async def async_logout(request: HttpRequest) -> JsonResponse:
+    """Sign out with Django's ``alogout`` from an async view."""
+    await alogout(request)
+    return JsonResponse({"user": None})
 
 
 def anon(request: HttpRequest) -> HttpResponse:

@@ -47,6 +47,7 @@ from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.admin.search import search_q
 from django_sessionguard.conf import conf
 from django_sessionguard.keys import is_reference
+from django_sessionguard.locations import locate, location_enabled
 from django_sessionguard.models import Session, SessionEvent
 from django_sessionguard.privacy import device_or_dash, ip_or_dash
 
@@ -57,13 +58,6 @@ SEARCH_HELP = _(
     "A username or e-mail address, an IP address, an IP prefix "
     "(203.0.113., 203.0.113.0/24, 2001:db8:) or a session reference."
 )
-
-
-def locations() -> tuple[bool, Any]:
-    """Whether GeoIP locations are configured, and the lookup function."""
-    from django_sessionguard.session_rows import locate, location_enabled
-
-    return location_enabled(), locate
 
 
 class ReferenceChangeList(ChangeList):
@@ -210,12 +204,14 @@ class SessionAdmin(
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         columns: list[Any] = list(super().get_list_display(request))
-        if locations()[0]:
+        if location_enabled():
             columns.insert(columns.index("ip_column") + 1, "location_column")
         return columns
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        network = ["ip_column", "location_column"] if locations()[0] else ["ip_column"]
+        network = (
+            ["ip_column", "location_column"] if location_enabled() else ["ip_column"]
+        )
         return [
             (None, {"fields": ["reference", "user_link", "status_column"]}),
             (
@@ -430,9 +426,8 @@ class SessionAdmin(
 
     @admin.display(description=_("location"))
     def location_column(self, obj: Any) -> str:
-        enabled, locate = locations()
-        place = locate(obj.ip_address) if enabled and conf.TRACK_IP else None
-        return ip_or_dash(place, "-")
+        # "—" when IPs are not tracked (the locator is then never called).
+        return ip_or_dash(locate(obj.ip_address), "-")
 
     @admin.display(description=_("signed in"), ordering="authenticated_at")
     def signed_in_column(self, obj: Any) -> str | None:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_sessionguard.admin.readonly import ReadOnlyAdminMixin
 from django_sessionguard.conf import conf
+from django_sessionguard.locations import locate, location_enabled
 from django_sessionguard.models import Session
 from django_sessionguard.privacy import NOT_RECORDED
 from django_sessionguard.services import live_sessions
@@ -68,17 +69,13 @@ class SessionListFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
 
     @cached_property
     def show_location(self) -> bool:
-        from django_sessionguard.session_rows import location_enabled
-
-        return bool(location_enabled())
+        return location_enabled()
 
     @cached_property
     def rows(self) -> list[tuple[Session, str | None]]:
-        """Each listed session with its location (when GeoIP is configured)."""
+        """Each listed session with its location (when a locator is configured)."""
         if not self.show_location or not conf.TRACK_IP:
             return [(session, None) for session in self.live_sessions]
-        from django_sessionguard.session_rows import locate
-
         return [(session, locate(session.ip_address)) for session in self.live_sessions]
 
 

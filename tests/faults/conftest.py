@@ -24,7 +24,7 @@ from django.test import Client
 from django_sessionguard.backends.cached_db import SessionStore
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session
-from django_sessionguard.stale_cache import STALE_COOKIE
+from django_sessionguard.stale_cache import stale_cookie_name
 from tests.faults.redis_server import RedisServer, find_binary
 
 CACHED_DB = "django_sessionguard.backends.cached_db"
@@ -158,7 +158,7 @@ def cookie(client: Client) -> str:
 
 def reminder(client: Client) -> bool:
     """Whether the client holds the stale-cache reminder cookie."""
-    morsel = client.cookies.get(STALE_COOKIE)
+    morsel = client.cookies.get(stale_cookie_name())
     return morsel is not None and bool(morsel.value)
 
 
