@@ -18,6 +18,7 @@ require). Setting, reading and deleting all go through :func:`cookie_name` and
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TypedDict
 
 from django.conf import settings
@@ -36,16 +37,28 @@ class CookieAttributes(TypedDict):
 
 def session_cookie_prefix() -> str:
     """``"__Host-"``, ``"__Secure-"`` or ``""``: the session cookie name's prefix."""
-    lowered = settings.SESSION_COOKIE_NAME.lower()
+    return _prefix_of(settings.SESSION_COOKIE_NAME)
+
+
+def cookie_name(base: str) -> str:
+    """The name of the app's cookie ``base``, with the session cookie's prefix."""
+    return _prefixed(settings.SESSION_COOKIE_NAME, base)
+
+
+# Asked on every request: remembered per session cookie name (so a changed
+# setting, as in tests, gets its own answer).
+@lru_cache(maxsize=16)
+def _prefix_of(session_cookie_name: str) -> str:
+    lowered = session_cookie_name.lower()
     for prefix in (HOST_PREFIX, SECURE_PREFIX):
         if lowered.startswith(prefix.lower()):
             return prefix
     return ""
 
 
-def cookie_name(base: str) -> str:
-    """The name of the app's cookie ``base``, with the session cookie's prefix."""
-    return session_cookie_prefix() + base
+@lru_cache(maxsize=16)
+def _prefixed(session_cookie_name: str, base: str) -> str:
+    return _prefix_of(session_cookie_name) + base
 
 
 def cookie_attributes(
