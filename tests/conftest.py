@@ -176,6 +176,19 @@ def uses_redis() -> bool:
     )
 
 
+def empty_cache(cache: Any) -> None:
+    """Empty one cache alias: on Redis only this run's keys, never the database.
+
+    django-redis's ``clear()`` is a ``FLUSHDB``, which would empty the caches
+    of every other run sharing the Redis database too.
+    """
+    delete_pattern = getattr(cache, "delete_pattern", None)
+    if delete_pattern is not None:
+        delete_pattern("*")  # django-redis adds the alias's KEY_PREFIX
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def redis_flush() -> None:
     """Start every test with empty caches.

@@ -20,6 +20,7 @@ from django_sessionguard.backends.cached_db import TOMBSTONE, SessionStore
 from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session
+from tests.conftest import empty_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_a_miss_reads_the_database_once_and_repopulates(
     cache: Any, django_assert_num_queries: Any, cache_calls: Any
 ) -> None:
     key = saved(a=1).session_key
-    cache.clear()
+    empty_cache(cache)
     with django_assert_num_queries(1), cache_calls() as calls:
         assert SessionStore(key)["a"] == 1
     assert calls == ["get", "add"]
@@ -72,7 +73,7 @@ def test_repopulating_never_overwrites_a_newer_save(
     cache: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = saved(counter=1).session_key
-    cache.clear()
+    empty_cache(cache)
     slow = SessionStore(key)
     real_read = SessionStore._get_session_from_db
 

@@ -29,6 +29,7 @@ from django.utils.crypto import get_random_string
 
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session
+from tests.conftest import empty_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def clear_session_cache() -> None:
     """Forget every cached copy, so the next load must read the database."""
     from django.conf import settings
 
-    caches[settings.SESSION_CACHE_ALIAS].clear()
+    empty_cache(caches[settings.SESSION_CACHE_ALIAS])
 
 
 @pytest.fixture
