@@ -168,8 +168,10 @@ clean:
 # -- benchmark ------------------------------------------------------------------
 
 # Django's session engines against ours, in one run, on PostgreSQL 127.0.0.1:5432
-# (database sessionguard_bench) and Redis 127.0.0.1:6379 (db 9, flushed); prints
-# the table and rewrites docs/benchmarks.md. BENCH_ARGS=--quick: a smoke run.
+# (database sessionguard_bench) and Redis 127.0.0.1:6379 (dbs 9 and 10, flushed);
+# prints the table and rewrites docs/benchmarks.md and docs/benchmarks.json
+# (about 4 minutes). BENCH_ARGS=--quick: a smoke run; BENCH_ARGS=--counts-only:
+# the exact counts alone, in seconds (tests/test_benchmark_counts.py runs it).
 BENCH_ARGS ?=
 .PHONY: bench
 bench: venv

@@ -52,12 +52,18 @@ class Counts:
         return len(self.redis)
 
     def redis_summary(self) -> str:
-        """``"1 (MGET)"``, ``"2 (GET, SET)"``, ``"0"``."""
+        """``"1 (MGET)"``, ``"2 (GET, SET)"``, ``"0"``; with the round trips when
+        a pipeline sent several commands at once: ``"4 (MULTI, 2xSET, EXEC; 1
+        round trip)"``."""
         if not self.redis:
             return "0"
         names = Counter(self.redis)
         parts = [f"{n}x{name}" if n > 1 else name for name, n in names.items()]
-        return f"{len(self.redis)} ({', '.join(parts)})"
+        trips = ""
+        if self.redis_round_trips != len(self.redis):
+            plural = "s" if self.redis_round_trips != 1 else ""
+            trips = f"; {self.redis_round_trips} round trip{plural}"
+        return f"{len(self.redis)} ({', '.join(parts)}{trips})"
 
     def sql_summary(self) -> list[str]:
         """One line per statement, shortened, for the detailed listing."""

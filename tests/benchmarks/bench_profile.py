@@ -14,11 +14,13 @@ if TYPE_CHECKING:
 
 def profile(harness: Harness, scenario: Scenario, *, seconds: float) -> int:
     """Run the scenario for ``seconds`` under cProfile and print the hot spots."""
-    from tests.benchmarks.bench_runner import run_batch
+    from tests.benchmarks.bench_runner import prepare_group, run_batch
 
     n = scenario.sizes[0]
-    with harness.active(**scenario.settings):
-        case = scenario.setup(harness, n)
+    case = prepare_group(scenario, n, [harness.engine], {harness.engine.key: harness})[
+        harness.engine.key
+    ]
+    with harness.active(**scenario.settings(n)):
         run_batch(harness, case, 0.5, 1)  # warm up
         done, elapsed = run_batch(harness, case, seconds, scenario.min_iterations)
         rate = done / elapsed

@@ -13,6 +13,12 @@ time in short slices taken in turn (A B C D E A B C D E ..., in a new order
 each round); an engine's requests/s is the median over the rounds, a ratio
 the median of the per-round ratios. On a noisy machine that is the difference
 between a ratio and a coin toss.
+
+Every scenario, at every N, starts from the same stores: emptied, then the
+scenario's users and their sessions, then other users' sessions
+(``bench_stores``). ``--counts-only`` measures the exact counts alone (no
+timing, in seconds): what ``tests/test_benchmark_counts.py`` compares with the
+counts published in ``docs/benchmarks.json``.
 """
 
 from __future__ import annotations
@@ -22,15 +28,22 @@ import gc
 import io
 import json
 import random
-import secrets
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
+
+from tests.benchmarks.bench_stores import (
+    DJANGO_CACHE_ALIAS,
+    OTHER_SESSIONS,
+    add_sessions,
+    others_needed,
+    reset_stores,
+    seed_others,
+)
 
 #: A desktop Chrome: parsed once by our engines, constant across requests.
 USER_AGENT = (
@@ -38,29 +51,6 @@ USER_AGENT = (
     "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 )
 CLIENT_IP = "203.0.113.7"
-
-#: User-Agents of the extra sessions S4/S5 create for a user.
-OTHER_DEVICES = (
-    (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
-        "mobile",
-        "Mobile Safari",
-        "17.5",
-        "iOS",
-        "17.5",
-    ),
-    (
-        "Mozilla/5.0 (Android 14; Mobile; rv:127.0) Gecko/127.0 Firefox/127.0",
-        "mobile",
-        "Firefox Mobile",
-        "127.0",
-        "Android",
-        "14",
-    ),
-    (USER_AGENT, "desktop", "Chrome", "126.0.0", "Windows", "10"),
-)
-
 
 # -- engines -------------------------------------------------------------------
 
@@ -72,6 +62,11 @@ class Engine:
     session_engine: str
     middleware: str
     ours: bool
+    #: Where its sessions live (``bench_stores``): engines sharing a store
+    #: share its population.
+    store: str
+    #: Its ``SESSION_CACHE_ALIAS``.
+    cache_alias: str = "default"
 
     @property
     def middleware_list(self) -> list[str]:
@@ -91,6 +86,8 @@ ENGINES = (
         "django.contrib.sessions.backends.cache",
         DJANGO_MIDDLEWARE,
         False,
+        "django_cache",
+        DJANGO_CACHE_ALIAS,
     ),
     Engine(
         "dj_cached_db",
@@ -98,6 +95,7 @@ ENGINES = (
         "django.contrib.sessions.backends.cached_db",
         DJANGO_MIDDLEWARE,
         False,
+        "django_db",
     ),
     Engine(
         "dj_db",
@@ -105,6 +103,7 @@ ENGINES = (
         "django.contrib.sessions.backends.db",
         DJANGO_MIDDLEWARE,
         False,
+        "django_db",
     ),
     Engine(
         "sg_cached_db",
@@ -112,6 +111,7 @@ ENGINES = (
         "django_sessionguard.backends.cached_db",
         OUR_MIDDLEWARE,
         True,
+        "sessionguard",
     ),
     Engine(
         "sg_db",
@@ -119,6 +119,7 @@ ENGINES = (
         "django_sessionguard.backends.db",
         OUR_MIDDLEWARE,
         True,
+        "sessionguard",
     ),
 )
 ENGINES_BY_KEY = {engine.key: engine for engine in ENGINES}
@@ -150,6 +151,7 @@ class Harness:
             stack.enter_context(
                 override_settings(
                     SESSION_ENGINE=self.engine.session_engine,
+                    SESSION_CACHE_ALIAS=self.engine.cache_alias,
                     MIDDLEWARE=self.engine.middleware_list,
                     **extra_settings,
                 )
@@ -166,8 +168,11 @@ class Harness:
         environ = make_environ(method, path, cookie)
         captured: list[Any] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
             captured.append((status, headers))
+            return _ignore_write
 
         response = self.handler(environ, start_response)
         try:
@@ -251,8 +256,15 @@ class Case:
     path: str
     cookie: str | None
     check: Callable[[int, list[tuple[str, str]], bytes], None]
+    #: The user's sessions in the store between timed requests (what the
+    #: other engines sharing the store count among "other users' sessions").
+    sessions: int
     #: Untimed work before each timed request (S5 re-creates the sessions to end).
     before_each: Callable[[], None] | None = None
+
+
+def _no_settings(n: int) -> dict[str, Any]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -261,17 +273,24 @@ class Scenario:
     title: str
     setup: Callable[[Harness, int], Case]
     ours_only: bool = False
+    #: The N the scenario runs at (0: no N).
     sizes: tuple[int, ...] = (0,)
-    settings: dict[str, Any] = field(default_factory=dict)
+    #: Settings for N, on top of the engine's.
+    settings: Callable[[int], dict[str, Any]] = _no_settings
     #: Timed requests per slice at least.
     min_iterations: int = 1
     #: Slices a round is cut into (fewer for slow requests).
     slices: int = 8
-    #: Rounds, as a multiple of ``--rounds`` (more for the headline scenario).
-    round_factor: int = 1
+    #: Rounds, as a multiple of ``--rounds``, by N (more for the headline).
+    round_factors: dict[int, int] = field(default_factory=dict)
+    #: What N means, for the report.
+    n_means: str = ""
 
     def label(self, n: int) -> str:
         return f"{self.key} N={n}" if n else self.key
+
+    def rounds(self, n: int, rounds: int) -> int:
+        return rounds * self.round_factors.get(n, 1)
 
 
 def _user(username: str) -> Any:
@@ -308,80 +327,40 @@ def _expect(
     return check
 
 
+def _check_login(status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    if status != 200 or session_cookie(headers) is None:
+        raise BenchmarkError(f"login: {status} {body!r}")
+
+
 def setup_read(harness: Harness, n: int) -> Case:
-    username = f"s1_{harness.engine.key}"
+    username = f"s1_{harness.engine.key}_{n}"
     cookie = _login(harness, username)
-    return Case("GET", "/read/", cookie, _expect(200, username))
+    add_sessions(_user(username), n - 1, harness.engine)
+    return Case("GET", "/read/", cookie, _expect(200, username), sessions=n)
 
 
 def setup_write(harness: Harness, n: int) -> Case:
     username = f"s2_{harness.engine.key}"
     cookie = _login(harness, username)
-    return Case("GET", "/write/", cookie, _expect(200, username))
+    return Case("GET", "/write/", cookie, _expect(200, username), sessions=1)
 
 
-def _setup_login(prefix: str) -> Callable[[Harness, int], Case]:
-    def setup(harness: Harness, n: int) -> Case:
-        username = f"{prefix}_{harness.engine.key}"
-        _user(username)
-
-        def check(status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-            if status != 200 or session_cookie(headers) is None:
-                raise BenchmarkError(f"login: {status} {body!r}")
-
-        return Case("POST", f"/login/?u={username}", None, check)
-
-    return setup
+def setup_login(harness: Harness, n: int) -> Case:
+    username = f"s3_{harness.engine.key}"
+    _user(username)
+    return Case("POST", f"/login/?u={username}", None, _check_login, sessions=0)
 
 
-def add_sessions(user: Any, count: int, engine: Engine) -> None:
-    """Give ``user`` ``count`` more live sessions on other devices (cached too)."""
-    from django.conf import settings
-    from django.core.cache import caches
-    from django.utils import timezone
+def setup_login_at_limit(harness: Harness, n: int) -> Case:
+    """The user already has N live sessions, the limit (see ``_limit``): each
+    sign-in evicts the least recently active one, so there are N again."""
+    username = f"s3l_{harness.engine.key}_{n}"
+    add_sessions(_user(username), n, harness.engine)
+    return Case("POST", f"/login/?u={username}", None, _check_login, sessions=n)
 
-    from django_sessionguard.backends import cached_db
-    from django_sessionguard.keys import reference_for
-    from django_sessionguard.models import Session
 
-    if count <= 0:
-        return
-    now = timezone.now()
-    rows = []
-    for i in range(count):
-        key_hash = secrets.token_hex(32)
-        ua, device_type, browser, browser_version, os_name, os_version = OTHER_DEVICES[
-            i % len(OTHER_DEVICES)
-        ]
-        rows.append(
-            Session(
-                key_hash=key_hash,
-                reference=reference_for(key_hash),
-                session_data="{}",
-                expire_date=now + timedelta(days=14),
-                user=user,
-                ip_address=f"198.51.100.{i % 250 + 1}",
-                user_agent=ua,
-                device_type=device_type,
-                browser=browser,
-                browser_version=browser_version,
-                os=os_name,
-                os_version=os_version,
-                created_at=now - timedelta(minutes=i),
-                authenticated_at=now - timedelta(minutes=i),
-                last_activity=now - timedelta(seconds=i),
-            )
-        )
-    Session.objects.bulk_create(rows, batch_size=1000)
-    if engine.session_engine.endswith("cached_db"):
-        entry = ({"_auth_user_id": str(user.pk)}, None)
-        caches[settings.SESSION_CACHE_ALIAS].set_many(
-            {
-                cached_db.SessionStore.data_cache_key(row.key_hash): entry
-                for row in rows
-            },
-            14 * 24 * 3600,
-        )
+def _limit(n: int) -> dict[str, Any]:
+    return {"SESSIONGUARD_MAX_SESSIONS": n}
 
 
 def setup_list(harness: Harness, n: int) -> Case:
@@ -394,7 +373,7 @@ def setup_list(harness: Harness, n: int) -> Case:
         if found != n:
             raise BenchmarkError(f"listed {found} sessions, expected {n}: {status}")
 
-    return Case("GET", "/sessions/", cookie, check)
+    return Case("GET", "/sessions/", cookie, check, sessions=n)
 
 
 def setup_revoke(harness: Harness, n: int) -> Case:
@@ -412,38 +391,50 @@ def setup_revoke(harness: Harness, n: int) -> Case:
         "/revoke-others/",
         cookie,
         check,
+        # After each request only the current one is left.
+        sessions=1,
         before_each=lambda: add_sessions(user, n, harness.engine),
     )
 
 
+SIZES = (1, 50, 1000)
+
 SCENARIOS = (
     Scenario(
-        "S1", "authenticated read (user + one session key)", setup_read, round_factor=3
+        "S1",
+        "authenticated read (user + one session key)",
+        setup_read,
+        sizes=SIZES,
+        round_factors={1: 3},
+        n_means="the user's sessions, this one included",
     ),
     Scenario("S2", "write one session key", setup_write),
-    Scenario("S3", "login (new session, no password hashing)", _setup_login("s3")),
+    Scenario("S3", "login (new session, no password hashing)", setup_login),
     Scenario(
         "S3L",
-        "login with SESSIONGUARD_MAX_SESSIONS=3 (evicts the oldest)",
-        _setup_login("s3l"),
+        "login of a user at a limit of N sessions (SESSIONGUARD_MAX_SESSIONS=N): "
+        "the least recently active one is evicted",
+        setup_login_at_limit,
         ours_only=True,
-        settings={"SESSIONGUARD_MAX_SESSIONS": 3},
+        sizes=SIZES,
+        settings=_limit,
+        n_means="the limit, and the user's live sessions before the sign-in",
     ),
     Scenario(
         "S4",
         "list the user's N sessions (JSON)",
         setup_list,
-        ours_only=True,
-        sizes=(1, 50, 1000),
+        sizes=SIZES,
         slices=2,
+        n_means="the user's sessions, this one included",
     ),
     Scenario(
         "S5",
         "revoke the user's N other sessions",
         setup_revoke,
-        ours_only=True,
-        sizes=(1, 50, 1000),
+        sizes=SIZES,
         slices=1,
+        n_means="the user's sessions besides this one",
     ),
 )
 
@@ -492,11 +483,27 @@ def run_batch(
     return done, elapsed
 
 
-def _noop_start_response(status: str, headers: list[tuple[str, str]]) -> None:
-    return None
+def _noop_start_response(
+    status: str, headers: list[tuple[str, str]], exc_info: Any = None
+) -> Callable[[bytes], object]:
+    return _ignore_write
+
+
+def _ignore_write(data: bytes) -> None:
+    """The WSGI ``write()`` callable (Django's handler never calls it)."""
+
+
+def warm_up(harness: Harness, case: Case, requests: int) -> None:
+    """Requests whose answers are checked, not timed (connections, caches,
+    parsers warm; the store in the state every timed request finds)."""
+    for _ in range(requests):
+        if case.before_each is not None:
+            case.before_each()
+        case.check(*harness.request(case.method, case.path, case.cookie))
 
 
 def measure_counts(harness: Harness, case: Case) -> tuple[dict[str, Any], list[str]]:
+    """The exact counts of one (checked) request, after ``warm_up``."""
     from tests.benchmarks.bench_counting import count_everything
 
     if case.before_each is not None:
@@ -505,6 +512,72 @@ def measure_counts(harness: Harness, case: Case) -> tuple[dict[str, Any], list[s
         status, headers, body = harness.request(case.method, case.path, case.cookie)
     case.check(status, headers, body)
     return counts.to_dict(), counts.sql_summary()
+
+
+def groups(
+    scenarios: list[Scenario], sizes: tuple[int, ...] | None
+) -> Iterator[tuple[Scenario, int]]:
+    """(scenario, N) in order; ``sizes`` limits the N (None: all)."""
+    for scenario in scenarios:
+        for n in scenario.sizes:
+            if sizes is None or not n or n in sizes:
+                yield scenario, n
+
+
+def prepare_group(
+    scenario: Scenario,
+    n: int,
+    members: list[Engine],
+    harnesses: dict[str, Harness],
+) -> dict[str, Case]:
+    """Empty stores, each engine's user and sessions, the others' sessions."""
+    reset_stores()
+    cases: dict[str, Case] = {}
+    for engine in members:
+        harness = harnesses[engine.key]
+        with harness.active(**scenario.settings(n)):
+            cases[engine.key] = scenario.setup(harness, n)
+    by_store: dict[str, list[int]] = {}
+    for engine in members:
+        by_store.setdefault(engine.store, []).append(cases[engine.key].sessions)
+    for store, own in by_store.items():
+        seed_others(store, others_needed(own))
+    # Fresh tables have no planner statistics; a real database has.
+    analyze()
+    return cases
+
+
+def run_counts(
+    scenarios: list[Scenario],
+    engines: list[Engine],
+    *,
+    sizes: tuple[int, ...] | None,
+    log: Callable[[str], None],
+) -> list[Result]:
+    """``--counts-only``: every group's exact counts, nothing timed.
+
+    The same set-up and the same measured request as :func:`run`, after one
+    warm-up request instead of three and a batch: the counts are the same.
+    """
+    harnesses = {engine.key: Harness(engine) for engine in engines}
+    results: list[Result] = []
+    for scenario, n in groups(scenarios, sizes):
+        started = time.perf_counter()
+        members = [e for e in engines if e.ours or not scenario.ours_only]
+        cases = prepare_group(scenario, n, members, harnesses)
+        for engine in members:
+            harness = harnesses[engine.key]
+            case = cases[engine.key]
+            result = Result(engine, scenario, n)
+            with harness.active(**scenario.settings(n)):
+                warm_up(harness, case, 1)
+                result.counts, result.sql = measure_counts(harness, case)
+            results.append(result)
+        log(
+            f"  {scenario.label(n):<10} counts of {len(members)} engines "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
+    return results
 
 
 def run(
@@ -518,65 +591,51 @@ def run(
 ) -> list[Result]:
     harnesses = {engine.key: Harness(engine) for engine in engines}
     results: list[Result] = []
-    for scenario in scenarios:
+    for scenario, n in groups(scenarios, sizes):
         members = [e for e in engines if e.ours or not scenario.ours_only]
-        for n in scenario.sizes:
-            if sizes is not None and n and n not in sizes:
-                continue
-            group = {e.key: Result(e, scenario, n) for e in members}
-            cases: dict[str, Case] = {}
-            for engine in members:
-                harness = harnesses[engine.key]
-                with harness.active(**scenario.settings):
-                    cases[engine.key] = scenario.setup(harness, n)
-            # Fresh tables have no planner statistics; a real database has.
-            analyze()
-            for engine in members:
-                harness = harnesses[engine.key]
-                case = cases[engine.key]
-                with harness.active(**scenario.settings):
-                    # Warm up (connections, caches, parsers), checking answers.
-                    for _ in range(3):
-                        if case.before_each is not None:
-                            case.before_each()
-                        case.check(
-                            *harness.request(case.method, case.path, case.cookie)
+        group = {e.key: Result(e, scenario, n) for e in members}
+        settings = scenario.settings(n)
+        cases = prepare_group(scenario, n, members, harnesses)
+        for engine in members:
+            harness = harnesses[engine.key]
+            case = cases[engine.key]
+            with harness.active(**settings):
+                warm_up(harness, case, 3)
+                run_batch(harness, case, seconds / 2, 1)
+                counts, sql = measure_counts(harness, case)
+                group[engine.key].counts = counts
+                group[engine.key].sql = sql
+        started = time.perf_counter()
+        gc.collect()
+        group_rounds = scenario.rounds(n, rounds)
+        for round_no in range(group_rounds):
+            # A round gives every engine ``seconds`` of requests, cut into
+            # slices taken in turn (A B C D E A B C D E ...), so that
+            # whatever else the machine does meanwhile hits all alike.
+            # A new order every round (seeded: runs are repeatable), so
+            # that no engine always follows the same one.
+            order = list(members)
+            random.Random(round_no).shuffle(order)
+            totals = {engine.key: [0.0, 0.0] for engine in members}
+            for _ in range(scenario.slices):
+                for engine in order:
+                    harness = harnesses[engine.key]
+                    with harness.active(**settings):
+                        done, elapsed = run_batch(
+                            harness,
+                            cases[engine.key],
+                            seconds / scenario.slices,
+                            scenario.min_iterations,
                         )
-                    run_batch(harness, case, seconds / 2, 1)
-                    counts, sql = measure_counts(harness, case)
-                    group[engine.key].counts = counts
-                    group[engine.key].sql = sql
-            started = time.perf_counter()
-            gc.collect()
-            for round_no in range(rounds * scenario.round_factor):
-                # A round gives every engine ``seconds`` of requests, cut into
-                # slices taken in turn (A B C D E A B C D E ...), so that
-                # whatever else the machine does meanwhile hits all alike.
-                # A new order every round (seeded: runs are repeatable), so
-                # that no engine always follows the same one.
-                order = list(members)
-                random.Random(round_no).shuffle(order)
-                totals = {engine.key: [0, 0.0] for engine in members}
-                for _ in range(scenario.slices):
-                    for engine in order:
-                        harness = harnesses[engine.key]
-                        with harness.active(**scenario.settings):
-                            done, elapsed = run_batch(
-                                harness,
-                                cases[engine.key],
-                                seconds / scenario.slices,
-                                scenario.min_iterations,
-                            )
-                        totals[engine.key][0] += done
-                        totals[engine.key][1] += elapsed
-                for key, (done, elapsed) in totals.items():
-                    group[key].rates.append(done / elapsed)
-            log(
-                f"  {scenario.label(n):<10} {len(members)} engines x "
-                f"{rounds * scenario.round_factor} rounds "
-                f"in {time.perf_counter() - started:.1f}s"
-            )
-            results.extend(group.values())
+                    totals[engine.key][0] += done
+                    totals[engine.key][1] += elapsed
+            for key, (requests, timed) in totals.items():
+                group[key].rates.append(requests / timed)
+        log(
+            f"  {scenario.label(n):<10} {len(members)} engines x "
+            f"{group_rounds} rounds in {time.perf_counter() - started:.1f}s"
+        )
+        results.extend(group.values())
     return results
 
 
@@ -584,7 +643,7 @@ def run(
 
 
 def prepare_services(log: Callable[[str], None]) -> None:
-    """Create and migrate the benchmark database, empty it, flush Redis db 9."""
+    """Create and migrate the benchmark database, empty it, flush both Redis dbs."""
     import django
     import psycopg
     from django.conf import settings
@@ -612,16 +671,37 @@ def prepare_services(log: Callable[[str], None]) -> None:
     from django.core.management import call_command
     from django_redis import get_redis_connection
 
+    if (
+        settings.CACHES["default"]["LOCATION"]
+        == settings.CACHES[DJANGO_CACHE_ALIAS]["LOCATION"]
+    ):
+        raise BenchmarkError(
+            "SESSIONGUARD_BENCH_REDIS_URL and SESSIONGUARD_BENCH_DJANGO_REDIS_URL "
+            "must name two Redis databases: Django's cache engine is searched by "
+            "SCAN, which walks the whole database"
+        )
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
-    get_redis_connection("default").flushdb()
+    for alias in ("default", DJANGO_CACHE_ALIAS):
+        get_redis_connection(alias).flushdb()
 
 
 def analyze() -> None:
+    """Planner statistics for the tables the scenarios read."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session as DjangoSession
     from django.db import connection
 
+    from django_sessionguard.models import Session, SessionEvent
+
+    tables = [
+        model._meta.db_table
+        for model in (get_user_model(), DjangoSession, Session, SessionEvent)
+    ]
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute(
+            "ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables)
+        )
 
 
 def code_revision() -> str:
@@ -668,9 +748,10 @@ def machine_note() -> dict[str, str]:
         pass
     pg = connection.pg_version  # type: ignore[attr-defined]
     redis_info = get_redis_connection("default").info("server")
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return {
-        "cpu": f"{cpu}, {os.cpu_count()} CPUs (load average at start: {load})",
+        "cpu": f"{cpu}, {os.cpu_count()} CPUs",
+        "cpus": str(os.cpu_count() or 0),
+        "load_start": load_average(),
         "python": platform.python_version(),
         "django": django.get_version(),
         "postgresql": f"{pg // 10000}.{pg % 10000}",
@@ -678,6 +759,13 @@ def machine_note() -> dict[str, str]:
         "os": platform.platform(),
         "revision": code_revision(),
     }
+
+
+def load_average() -> str:
+    """``"7.53, 8.43, 7.22"``: the 1, 5 and 15 minute load averages."""
+    import os
+
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # -- command line ----------------------------------------------------------------
@@ -727,6 +815,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="exit 1 if S1 misses the target (our cached_db >= 0.95x Django cache)",
     )
+    parser.add_argument(
+        "--counts-only",
+        action="store_true",
+        help="only the exact counts (SQL, writes, Redis), every N, nothing timed: "
+        "seconds, whatever the machine's load; prints them, writes no markdown",
+    )
+    parser.add_argument(
+        "--json",
+        metavar="PATH",
+        help="also write the results as JSON here (a markdown run always writes "
+        "them next to the page too: docs/benchmarks.json)",
+    )
     return parser.parse_args(argv)
 
 
@@ -741,7 +841,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rounds = args.rounds or (3 if args.quick else 21)
     seconds = args.seconds or (0.02 if args.quick else 0.08)
-    sizes = (1, 50) if args.quick else None
+    # --counts-only: every N, as the published page has them.
+    sizes = (1, 50) if args.quick and not args.counts_only else None
     scenarios = list(SCENARIOS)
     if args.scenarios:
         wanted = {s.strip().upper() for s in args.scenarios.split(",")}
@@ -751,7 +852,11 @@ def main(argv: list[str] | None = None) -> int:
         wanted = {e.strip() for e in args.engines.split(",")}
         engines = [e for e in engines if e.key in wanted]
 
-    prepare_services(log)
+    try:
+        prepare_services(log)
+    except BenchmarkError as exc:
+        log(f"FAILED: {exc}")
+        return 2
     if args.profile:
         from tests.benchmarks.bench_profile import profile
 
@@ -763,36 +868,64 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     machine = machine_note()
-    log(
-        f"Benchmarking {len(engines)} engines, {len(scenarios)} scenarios, "
-        f"{rounds} rounds x {seconds}s per engine…"
-    )
+    if args.counts_only:
+        log(
+            f"Counting with {len(engines)} engines, {len(scenarios)} scenarios "
+            "(nothing timed)…"
+        )
+    else:
+        log(
+            f"Benchmarking {len(engines)} engines, {len(scenarios)} scenarios, "
+            f"{rounds} rounds x {seconds}s per engine…"
+        )
     started = time.perf_counter()
     try:
-        results = run(
-            scenarios, engines, rounds=rounds, seconds=seconds, sizes=sizes, log=log
-        )
+        if args.counts_only:
+            results = run_counts(scenarios, engines, sizes=sizes, log=log)
+        else:
+            results = run(
+                scenarios,
+                engines,
+                rounds=rounds,
+                seconds=seconds,
+                sizes=sizes,
+                log=log,
+            )
     except BenchmarkError as exc:
         log(f"FAILED: {exc}")
         return 2
     duration = time.perf_counter() - started
     meta = {
         **machine,
+        "load_end": load_average(),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "rounds": str(rounds),
         "seconds": str(seconds),
         "duration": f"{duration:.0f}s",
-        "mode": "quick" if args.quick else "full",
+        "mode": "counts" if args.counts_only else "quick" if args.quick else "full",
+        "other_sessions": str(OTHER_SESSIONS),
     }
     report = bench_report.Report(results, meta)
-    sys.stdout.write(report.text(show_sql=args.sql))
+    if args.counts_only:
+        sys.stdout.write(report.counts_text(show_sql=args.sql))
+    else:
+        sys.stdout.write(report.text(show_sql=args.sql))
     sys.stdout.flush()
+    if args.json:
+        bench_report.write_json(args.json, report.data())
+        log(f"Wrote {args.json}")
+    if args.counts_only:
+        return 0
     target_ok = report.target_met()
     if not args.no_markdown and (args.markdown or not args.quick):
         path = args.markdown or "docs/benchmarks.md"
         with open(path, "w", encoding="utf-8") as out:
             out.write(report.markdown())
         log(f"Wrote {path}")
+        data_path = bench_report.data_path(path)
+        bench_report.write_json(data_path, report.data())
+        log(f"Wrote {data_path}")
     if args.strict and target_ok is False:
+        log(f"--strict: S1 missed the target ({bench_report.S1_TARGET}x Django cache)")
         return 1
     return 0

@@ -1,9 +1,16 @@
 """Settings for the benchmark only (independent of ``tests/settings.py``).
 
 PostgreSQL database ``sessionguard_bench`` (created and migrated by the
-benchmark) and Redis database 9 (flushed at start), shared by every engine.
-Override with ``SESSIONGUARD_BENCH_DB_HOST`` / ``_PORT`` / ``_USER`` /
-``_PASSWORD`` / ``_NAME`` and ``SESSIONGUARD_BENCH_REDIS_URL``.
+benchmark), shared by every engine, and two Redis databases (flushed at start
+and before every scenario): database 9 (``SESSIONGUARD_BENCH_REDIS_URL``, cache
+alias ``default``) for every engine but Django's cache engine, whose sessions
+are kept apart in database 10 (``SESSIONGUARD_BENCH_DJANGO_REDIS_URL``, default:
+the next database on the same server; cache alias ``django_sessions``). The
+only way to find a user's sessions in Django's cache engine is a ``SCAN`` of the
+whole Redis database, so that database holds that engine's sessions and nothing
+else: what the scan walks is the population the benchmark puts there, not
+whatever the other engines left behind. Override the database with
+``SESSIONGUARD_BENCH_DB_HOST`` / ``_PORT`` / ``_USER`` / ``_PASSWORD`` / ``_NAME``.
 
 ``SESSION_ENGINE`` and ``MIDDLEWARE`` below are placeholders: each engine
 runs under ``override_settings`` with its own engine and session middleware.
@@ -14,9 +21,22 @@ that both record tables exist in the one database.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 DB_NAME = os.environ.get("SESSIONGUARD_BENCH_DB_NAME", "sessionguard_bench")
 REDIS_URL = os.environ.get("SESSIONGUARD_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+def _next_database(url: str) -> str:
+    """``redis://host:port/9`` -> ``redis://host:port/10`` (no database: 0 -> 1)."""
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{number + 1}"))
+
+
+DJANGO_REDIS_URL = os.environ.get(
+    "SESSIONGUARD_BENCH_DJANGO_REDIS_URL", _next_database(REDIS_URL)
+)
 
 DATABASES = {
     "default": {
@@ -37,7 +57,13 @@ CACHES = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-    }
+    },
+    # Django's cache engine only (its Engine sets SESSION_CACHE_ALIAS).
+    "django_sessions": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": DJANGO_REDIS_URL,
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+    },
 }
 SESSION_CACHE_ALIAS = "default"
 
