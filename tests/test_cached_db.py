@@ -2,8 +2,10 @@
 
 A cache miss, a malformed entry or a cache outage falls back to the database;
 repopulating after a miss never overwrites a newer save; ending a session
-writes tombstones first and fails loudly rather than leaving it usable. The
-same behaviours against a real Redis that is killed, restarted and paused are
+deletes the row and writes tombstones in one transaction and fails loudly
+rather than leaving it usable; a copy that outlived its row is ended by its
+next touch. The same
+behaviours against a real Redis that is killed, restarted and paused are
 in ``tests/faults/``.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings as django_settings
 from django.core.cache import caches
 
@@ -19,6 +22,8 @@ from django_sessionguard.backends.cached_db import TOMBSTONE, SessionStore
 from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session
+from tests.conftest import Clock
+from tests.lifecycle_support import browser, cookie, log_in, whoami
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +161,7 @@ def test_eviction_that_keeps_failing_raises(
         SessionStore.data_cache_key(hash_key(key)): TOMBSTONE,
         SessionStore.activity_cache_key(hash_key(key)): TOMBSTONE,
     }
-    # Tombstones first: the row is still there, the session still works.
+    # All or nothing: the row is still there, the session still works.
     monkeypatch.undo()
     assert Session.objects.filter(key_hash=hash_key(key)).exists()
     assert SessionStore(key)["a"] == 1
@@ -236,6 +241,35 @@ def test_a_save_that_lost_its_row_puts_the_tombstone_back(cache: Any) -> None:
     loaded["a"] = 2
     with pytest.raises(UpdateError):
         loaded.save()  # cache first (over the tombstone), then no row to update
+    assert cache.get(SessionStore.data_cache_key(hash_key(key))) == TOMBSTONE
+    assert SessionStore(key).load() == {}
+
+
+def test_a_cached_copy_that_outlived_its_row_is_ended_by_its_touch(
+    user: Any, clock: Clock, cache: Any
+) -> None:
+    client = browser()
+    log_in(client)
+    key = cookie(client)
+    # The row alone goes (what a save racing with an ending could once leave
+    # behind): the cached copy is all that is left of the session.
+    Session.objects.filter(key_hash=hash_key(key)).delete_rows()
+    clock.advance(61)  # activity is due: this request touches the row
+
+    assert whoami(client) == "alice"  # served from the copy, one last time
+    # The touch found no row and wrote a tombstone over the copy.
+    assert cache.get(SessionStore.data_cache_key(hash_key(key))) == TOMBSTONE
+    assert whoami(client) is None
+
+
+def test_an_async_touch_that_finds_no_row_ends_the_cached_copy(cache: Any) -> None:
+    key = saved(a=1).session_key
+    Session.objects.filter(key_hash=hash_key(key)).delete_rows()
+    store = SessionStore(key)
+    store.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
+    assert store["a"] == 1  # from the cache
+
+    assert async_to_sync(store.atouch)(force=True) is False
     assert cache.get(SessionStore.data_cache_key(hash_key(key))) == TOMBSTONE
     assert SessionStore(key).load() == {}
 

@@ -464,6 +464,10 @@ class SessionGuardStore(DjangoDBStore):
         Never rewrites session data, so a slow request cannot undo a newer
         write made by a concurrent one. ``force`` writes even when not due
         (an explicit "stay signed in"). Returns whether anything was written.
+
+        Finding no row means the session ended while this request was served
+        from a cached copy: that copy is made unusable (a tombstone, on
+        ``cached_db``), so it cannot outlive its row.
         """
         if not (force or self.activity_due()):
             return False
@@ -477,6 +481,8 @@ class SessionGuardStore(DjangoDBStore):
         if updated:
             self._remember_activity(now)
             self._cache_activity()
+        else:
+            self._reseal()  # the row has gone: so must any cached copy
         return bool(updated)
 
     async def atouch(self, *, force: bool = False) -> bool:
@@ -493,6 +499,8 @@ class SessionGuardStore(DjangoDBStore):
         if updated:
             self._remember_activity(now)
             await self._acache_activity()
+        else:
+            await self._areseal()
         return bool(updated)
 
     def _cache_activity(self) -> None:
@@ -500,6 +508,12 @@ class SessionGuardStore(DjangoDBStore):
 
     async def _acache_activity(self) -> None:
         """See :meth:`_cache_activity`."""
+
+    def _reseal(self) -> None:
+        """Hook: this session's row has gone; make any cached copy unusable."""
+
+    async def _areseal(self) -> None:
+        """See :meth:`_reseal`."""
 
     # -- delete ------------------------------------------------------------
 

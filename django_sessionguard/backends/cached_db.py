@@ -22,11 +22,13 @@ The cache is a copy, and a cache that fails never fails a request
   tells the client (:mod:`django_sessionguard.stale_cache`); the client's next
   request drops the cached copy and reads the row, so a copy that Redis kept
   through the outage cannot undo a write made during it.
-* Ending a session writes a short-lived *tombstone* over both entries before
-  the row goes. A cache-miss ``add`` cannot replace it, and an update writes
-  the cache before the row and puts the tombstone back when the row has gone,
-  so a request racing with the ending cannot bring the session back into the
-  cache. If the tombstone cannot be written, the ending raises
+* Ending a session deletes its row and, in the same transaction, writes a
+  short-lived *tombstone* over both entries. A cache-miss ``add`` cannot
+  replace it; an update writes the cache before the row, so it either
+  finished before the ``DELETE`` (and its copy is overwritten) or finds no
+  row and puts the tombstone back; a touch that finds no row does the same.
+  A request racing with the ending therefore cannot bring the session back
+  into the cache. If the tombstone cannot be written, the ending raises
   :class:`~django_sessionguard.faults.SessionCacheUnavailable` and nothing is
   ended.
 """
@@ -43,6 +45,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import BaseCache, caches
+from django.db import router, transaction
 
 from django_sessionguard.backends.base import Activity, SessionGuardStore
 from django_sessionguard.base_session import AbstractSession
@@ -394,10 +397,11 @@ class SessionStore(SessionGuardStore):
             self._cache_behind = True
 
     def _reseal(self) -> None:
-        """After an update that found no row: the session ended, keep it ended.
+        """After an update or a touch that found no row: keep the session ended.
 
-        Only needed when this request's own cache write went through (it may
-        have replaced the ending's tombstone).
+        The request's own cache write may have replaced the ending's
+        tombstone, or the request was served from a copy that outlived its
+        row. Skipped once a cache call failed in this request.
         """
         key_hash = self.key_hash
         if key_hash is None or self._cache_failed:
@@ -448,16 +452,23 @@ class SessionStore(SessionGuardStore):
     # -- ending ------------------------------------------------------------
 
     def delete(self, session_key: str | None = None) -> None:
-        """End a session: tombstones first (or raise, ending nothing), then the row."""
+        """End a session: its row and its cached copies, in one transaction.
+
+        The row is deleted first, then tombstones are written over its cache
+        entries before the commit (as :func:`~django_sessionguard.services.end_sessions`
+        does). A save racing with this either updated the row before the
+        ``DELETE`` (its cache write, made before its ``UPDATE``, is then
+        overwritten by the tombstones) or waits for the row lock and finds no
+        row (and puts the tombstones back, see :meth:`save`). If the
+        tombstones cannot be written the transaction rolls back and
+        :class:`~django_sessionguard.faults.SessionCacheUnavailable` is
+        raised, with nothing ended.
+        """
         if session_key is None:
             session_key = self.session_key
         if not is_well_formed(session_key):
             return
-        key_hash = hash_key(session_key)
-        if key_hash not in self._sealed:
-            self.evict_cached([key_hash])
-            self._sealed.add(key_hash)
-        self.model.objects.filter(key_hash=key_hash).delete_rows()
+        self._end_row(hash_key(session_key))
 
     async def adelete(self, session_key: str | None = None) -> None:
         """See :meth:`delete`."""
@@ -465,18 +476,24 @@ class SessionStore(SessionGuardStore):
             session_key = self.session_key
         if not is_well_formed(session_key):
             return
-        key_hash = hash_key(session_key)
-        if key_hash not in self._sealed:
-            await self.aevict_cached([key_hash])
-            self._sealed.add(key_hash)
-        await sync_to_async(self.model.objects.filter(key_hash=key_hash).delete_rows)()
+        await sync_to_async(self._end_row)(hash_key(session_key))
+
+    def _end_row(self, key_hash: str) -> None:
+        using = router.db_for_write(self.model)
+        with transaction.atomic(using=using):
+            self.model.objects.using(using).filter(key_hash=key_hash).delete_rows()
+            # After the DELETE, before the commit: see delete().
+            self.evict_cached([key_hash])
+        self._sealed.add(key_hash)
 
     def seal(self) -> None:
         """Make this session's cached copies unusable now, or raise.
 
         For code that records an ending before Django deletes the session
         (the sign-out receiver): if this raises, nothing has been recorded
-        yet, and the later :meth:`delete` does not write the tombstones again.
+        yet. The later :meth:`delete` writes the tombstones again, after its
+        ``DELETE``, since a save racing with the sign-out may have replaced
+        these.
         """
         key_hash = self.key_hash
         if key_hash is not None and key_hash not in self._sealed:

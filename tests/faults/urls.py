@@ -10,5 +10,7 @@ from tests.urls import urlpatterns as suite_urlpatterns
 urlpatterns = [
     path("faults/read/", views.read),
     path("faults/write/", views.write),
+    path("faults/async-login/", views.async_login),
+    path("faults/async-logout/", views.async_logout),
     *suite_urlpatterns,
 ]
