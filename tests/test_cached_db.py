@@ -3,8 +3,8 @@
 A cache miss, a malformed entry or a cache outage falls back to the database;
 repopulating after a miss never overwrites a newer save; ending a session
 deletes the row and writes tombstones in one transaction and fails loudly
-rather than leaving it usable; a copy that outlived its row is ended by its
-next touch. The same
+rather than leaving it usable (unless Django's own session check refuses it
+for good); a copy that outlived its row is ended by its next touch. The same
 behaviours against a real Redis that is killed, restarted and paused are
 in ``tests/faults/``.
 """
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings as django_settings
+from django.contrib.auth.hashers import make_password
 from django.core.cache import caches
 
 from django_sessionguard.backends.cached_db import TOMBSTONE, SessionStore
@@ -272,6 +273,52 @@ def test_an_async_touch_that_finds_no_row_ends_the_cached_copy(cache: Any) -> No
     assert async_to_sync(store.atouch)(force=True) is False
     assert cache.get(SessionStore.data_cache_key(hash_key(key))) == TOMBSTONE
     assert SessionStore(key).load() == {}
+
+
+# -- a session Django's own check refuses, with the cache down ---------------------
+
+
+@pytest.mark.parametrize("path", ["/read/", "/async-read/"])
+def test_a_session_refused_by_djangos_check_ends_without_the_cache(
+    user: Any,
+    cache: Any,
+    django_user_model: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+) -> None:
+    client = browser()
+    log_in(client)
+    key = cookie(client)
+    # A password changed without save() (no signal): the session stays until
+    # Django's session check flushes it on its next request.
+    django_user_model.objects.filter(pk=user.pk).update(
+        password=make_password("a new password 1")
+    )
+    monkeypatch.setattr(cache, "set_many", failing)
+
+    response = client.get(path)
+
+    # The tombstone could not be written, yet the session is refused for good
+    # (every copy carries the old password's hash): anonymous, not a 503.
+    assert response.status_code == 200
+    assert response.json()["user"] is None
+    assert not Session.objects.filter(key_hash=hash_key(key)).exists()
+    assert "ended in the database only" in caplog.text
+
+
+def test_a_session_django_still_accepts_is_not_ended_without_the_cache(
+    user: Any, cache: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = browser()
+    log_in(client)
+    key = cookie(client)
+    monkeypatch.setattr(cache, "set_many", failing)
+    with pytest.raises(SessionCacheUnavailable):
+        SessionStore(key).delete()
+    monkeypatch.undo()
+    assert Session.objects.filter(key_hash=hash_key(key)).exists()
+    assert whoami(client) == "alice"
 
 
 # -- one failed call per request --------------------------------------------------

@@ -30,7 +30,8 @@ The cache is a copy, and a cache that fails never fails a request
   A request racing with the ending therefore cannot bring the session back
   into the cache. If the tombstone cannot be written, the ending raises
   :class:`~django_sessionguard.faults.SessionCacheUnavailable` and nothing is
-  ended.
+  ended, unless Django's own check already refuses the session for good
+  (its password changed: :mod:`~django_sessionguard.auth_hash`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import BaseCache, caches
 from django.db import router, transaction
 
+from django_sessionguard import auth_hash
 from django_sessionguard.backends.base import Activity, SessionGuardStore
 from django_sessionguard.base_session import AbstractSession
 from django_sessionguard.faults import SessionCacheUnavailable
@@ -106,6 +108,8 @@ class SessionStore(SessionGuardStore):
         self._cache_repaired = False
         #: Key hashes this store has already written tombstones for.
         self._sealed: set[str] = set()
+        #: ``(key hash, data)`` of the session flush() or cycle_key() is ending.
+        self._held_for_ending: tuple[str, dict[str, Any]] | None = None
         super().__init__(session_key)
 
     # -- cache keys --------------------------------------------------------
@@ -462,13 +466,21 @@ class SessionStore(SessionGuardStore):
         row (and puts the tombstones back, see :meth:`save`). If the
         tombstones cannot be written the transaction rolls back and
         :class:`~django_sessionguard.faults.SessionCacheUnavailable` is
-        raised, with nothing ended.
+        raised, with nothing ended; except for a session Django's own check
+        already refuses for good (:mod:`~django_sessionguard.auth_hash`),
+        whose row is then deleted alone.
         """
         if session_key is None:
             session_key = self.session_key
         if not is_well_formed(session_key):
             return
-        self._end_row(hash_key(session_key))
+        key_hash = hash_key(session_key)
+        try:
+            self._end_row(key_hash)
+        except SessionCacheUnavailable:
+            if not self._refused_by_django(key_hash):
+                raise
+            self._end_refused_row(key_hash)
 
     async def adelete(self, session_key: str | None = None) -> None:
         """See :meth:`delete`."""
@@ -476,7 +488,13 @@ class SessionStore(SessionGuardStore):
             session_key = self.session_key
         if not is_well_formed(session_key):
             return
-        await sync_to_async(self._end_row)(hash_key(session_key))
+        key_hash = hash_key(session_key)
+        try:
+            await sync_to_async(self._end_row)(key_hash)
+        except SessionCacheUnavailable:
+            if not await sync_to_async(self._refused_by_django)(key_hash):
+                raise
+            await sync_to_async(self._end_refused_row)(key_hash)
 
     def _end_row(self, key_hash: str) -> None:
         using = router.db_for_write(self.model)
@@ -485,6 +503,54 @@ class SessionStore(SessionGuardStore):
             # After the DELETE, before the commit: see delete().
             self.evict_cached([key_hash])
         self._sealed.add(key_hash)
+
+    def _ending_data(self, key_hash: str) -> dict[str, Any] | None:
+        """The data of the session being ended: as this store held it, or its row's."""
+        held = self._held_for_ending
+        if held is not None and held[0] == key_hash and held[1]:
+            return held[1]
+        row = (
+            self.model.objects.filter(key_hash=key_hash)
+            .values_list("session_data", flat=True)
+            .first()
+        )
+        return self.decode(row) if row is not None else None
+
+    def _refused_by_django(self, key_hash: str) -> bool:
+        data = self._ending_data(key_hash)
+        return data is not None and auth_hash.refused_by_django(data)
+
+    def _end_refused_row(self, key_hash: str) -> None:
+        """End, in the database alone, a session Django refuses for good."""
+        self.model.objects.filter(key_hash=key_hash).delete_rows()
+        logger.warning(
+            "Session cache unavailable: a session whose password hash no longer "
+            "matches was ended in the database only; any cached copy is refused "
+            "by Django's session check."
+        )
+
+    def flush(self) -> None:
+        """Django's flush; a session Django refuses for good ends without the cache."""
+        self._hold_for_ending(getattr(self, "_session_cache", None))
+        try:
+            super().flush()
+        finally:
+            self._held_for_ending = None
+
+    async def aflush(self) -> None:
+        """See :meth:`flush`."""
+        self._hold_for_ending(getattr(self, "_session_cache", None))
+        try:
+            await super().aflush()
+        finally:
+            self._held_for_ending = None
+
+    def _hold_for_ending(self, data: dict[str, Any] | None) -> None:
+        # Django's flush() clears the data before delete() runs; delete()
+        # needs it if the cache is down (to tell whether Django refuses it).
+        key_hash = self.key_hash
+        if key_hash is not None and data:
+            self._held_for_ending = (key_hash, dict(data))
 
     def seal(self) -> None:
         """Make this session's cached copies unusable now, or raise.
@@ -506,8 +572,11 @@ class SessionStore(SessionGuardStore):
         Signing in must work during a cache outage. The old key's cached copy
         holds what the old key already gave access to, so when it cannot be
         made unusable the old row is kept too (listed, revocable, expiring),
-        rather than leaving a cached copy that nothing records.
+        rather than leaving a cached copy that nothing records. (After a
+        password change the old key is refused by Django's own check, and its
+        row goes: see :meth:`delete`.)
         """
+        self._hold_for_ending(self._get_session())
         try:
             super().cycle_key()
         except SessionCacheUnavailable:
@@ -515,9 +584,12 @@ class SessionStore(SessionGuardStore):
                 "Session cache unavailable: the previous key of a session whose "
                 "key changed at sign-in stays valid until it expires or is revoked."
             )
+        finally:
+            self._held_for_ending = None
 
     async def acycle_key(self) -> None:
         """See :meth:`cycle_key`."""
+        self._hold_for_ending(await self._aget_session())
         try:
             await super().acycle_key()
         except SessionCacheUnavailable:
@@ -525,6 +597,8 @@ class SessionStore(SessionGuardStore):
                 "Session cache unavailable: the previous key of a session whose "
                 "key changed at sign-in stays valid until it expires or is revoked."
             )
+        finally:
+            self._held_for_ending = None
 
     @classmethod
     def _eviction_keys(cls, key_hashes: list[str]) -> list[str]:
