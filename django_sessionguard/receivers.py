@@ -102,7 +102,10 @@ def on_user_saved(
 
     The session the password was changed from (the user's own request) stays;
     Django's ``update_session_auth_hash`` keeps it signed in. A reset, a
-    change made by staff or in the shell ends every session.
+    change made by staff or in the shell ends every session. A password
+    change goes through while the session cache is down
+    (:func:`~django_sessionguard.services.end_sessions_after_password_change`);
+    a deactivation is refused then, after Django saved it.
     """
     if created:
         return
@@ -130,9 +133,9 @@ def on_user_saved(
         session_ref=keep or "",
         ip_address=getattr(session, "_client_ip", None),
     )
-    services.revoke_other_sessions(
-        instance, keep, actor=actor, reason=EndReason.PASSWORD_CHANGED
-    )
+    # Never raises for a cache outage: the password is saved already, and
+    # Django's update_session_auth_hash must still run after this.
+    services.end_sessions_after_password_change(instance, keep, actor=actor)
 
 
 def on_user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -10,6 +10,8 @@ Public API (documented in ``docs/lifecycle.md``):
 * :func:`revoke_session` - end one session of a user, by its public reference;
 * :func:`revoke_other_sessions` - end all of a user's sessions but one;
 * :func:`revoke_all_sessions` - end every session of a user;
+* :func:`end_sessions_after_password_change` - end all of a user's sessions
+  but one after a password change, also while the session cache is down;
 * :func:`revoke_sessions_before` - a per-user "not valid before": end every
   session of a user that signed in before an instant;
 * :func:`end_sessions` - end any set of sessions (what the others call);
@@ -35,10 +37,12 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from django_sessionguard import liveness
+from django_sessionguard.auth_hash import refused_hash
 from django_sessionguard.backends.base import SessionGuardStore, evict_cached_sessions
 from django_sessionguard.base_session import SessionQuerySet
 from django_sessionguard.devices import Device, parse_user_agent
 from django_sessionguard.events import (
+    EndReason,
     EventData,
     EventKind,
     announce_events,
@@ -167,6 +171,7 @@ def _end(
     actor: Any,
     reason: str,
     owner: Any = None,
+    refused_only: bool = False,
 ) -> list[dict[str, Any]]:
     """End the sessions of ``queryset``; returns their rows.
 
@@ -177,25 +182,20 @@ def _end(
     nobody acting); past its expiry date, it is deleted without an event, as
     ``clearsessions`` would. Its ``sessionguard_ending`` says which (``""``:
     it was live and is now revoked).
+
+    With ``refused_only`` (and ``owner``), only the sessions Django's own
+    check refuses for good are ended (:mod:`~django_sessionguard.auth_hash`),
+    and no tombstones are written: for when the cache cannot be reached.
     """
     now = timezone.now()
     found = liveness.deadlines(now, owner) if owner is not None else []
     deadline_of = liveness.by_kind(found)
     actor_id = getattr(actor, "pk", None)
     detail = {"reason": reason} if reason else {}
-    selected = _locked(queryset)
     with transaction.atomic(using=queryset.db):
-        if owner is None:
-            rows = [
-                {**row, "sessionguard_ending": ""}
-                for row in selected.values(*ROW_FIELDS)
-            ]
-        else:
-            rows = list(
-                selected.annotate(
-                    sessionguard_ending=liveness.ending(now, found)
-                ).values(*ROW_FIELDS, "sessionguard_ending")
-            )
+        rows = _locked_rows(queryset, now, found, owner, with_data=refused_only)
+        if refused_only:
+            rows = [row for row in rows if _refused(row, owner)]
         if not rows:
             return []
         Session.objects.using(queryset.db).filter(
@@ -213,17 +213,44 @@ def _end(
             for row in rows
             if row["sessionguard_ending"] != liveness.EXPIRED
         )
-        # Last, inside the transaction: if the cache cannot be cleared this
-        # raises, the rows come back, and the revocation can simply be
-        # retried. (After the commit, a failure would leave a usable cached
-        # copy whose key nothing remembers.)
-        evict_cached_sessions(row["key_hash"] for row in rows)
+        if not refused_only:
+            # Last, inside the transaction: if the cache cannot be cleared
+            # this raises, the rows come back, and the revocation can simply
+            # be retried. (After the commit, a failure would leave a usable
+            # cached copy whose key nothing remembers.)
+            evict_cached_sessions(row["key_hash"] for row in rows)
     announce_events(events)
     send_sessions_ended(
         [row for row in rows if not row["sessionguard_ending"]], kind=kind, actor=actor
     )
     send_overdue_ended(rows)
     return rows
+
+
+def _locked_rows(
+    queryset: models.QuerySet[Any],
+    now: datetime,
+    found: list[liveness.Deadline],
+    owner: Any,
+    *,
+    with_data: bool,
+) -> list[dict[str, Any]]:
+    """Lock and read the rows of ``queryset`` (inside a transaction)."""
+    selected = _locked(queryset)
+    fields = (*ROW_FIELDS, "session_data") if with_data else ROW_FIELDS
+    if owner is None:
+        return [{**row, "sessionguard_ending": ""} for row in selected.values(*fields)]
+    return list(
+        selected.annotate(sessionguard_ending=liveness.ending(now, found)).values(
+            *fields, "sessionguard_ending"
+        )
+    )
+
+
+def _refused(row: dict[str, Any], owner: Any) -> bool:
+    """Whether Django's own check refuses the session of ``row`` for good."""
+    data = Session.get_session_store_class()().decode(row["session_data"])
+    return refused_hash(data, owner)
 
 
 def overdue_event(row: dict[str, Any], deadline: liveness.Deadline) -> EventData:
@@ -288,6 +315,61 @@ def revoke_other_sessions(
     return _live_count(
         _end(sessions, kind=kind, actor=actor, reason=reason, owner=user)
     )
+
+
+def end_sessions_after_password_change(
+    user: Any, keep_reference: str | None, *, actor: Any = None
+) -> int:
+    """End ``user``'s sessions but ``keep_reference`` after a password change.
+
+    As :func:`revoke_other_sessions` (reason ``password_changed``) while the
+    session cache answers. When it cannot be reached, the password change has
+    already been saved and must not fail, so the sessions Django's own check
+    now refuses (every one signed in with the old password:
+    :mod:`~django_sessionguard.auth_hash`) are ended in the database only,
+    recorded as usual: a cached copy they leave behind carries the refused
+    password hash, so Django signs it out wherever it is used, and the first
+    such use once the cache answers writes its tombstone. Any other session
+    (one the check would still accept) is left as it is and counted in the
+    ``ERROR`` logged, to be revoked once the cache answers. Returns how many
+    live sessions were ended.
+    """
+    try:
+        return revoke_other_sessions(
+            user, keep_reference, actor=actor, reason=EndReason.PASSWORD_CHANGED
+        )
+    except SessionCacheUnavailable:
+        pass
+    sessions = Session.objects.for_user(user)
+    if keep_reference:
+        sessions = sessions.exclude(reference=keep_reference)
+    rows = _end(
+        sessions,
+        kind=None,
+        actor=actor,
+        reason=EndReason.PASSWORD_CHANGED,
+        owner=user,
+        refused_only=True,
+    )
+    _log_left_after_password_change(sessions.count(), len(rows))
+    return _live_count(rows)
+
+
+def _log_left_after_password_change(left: int, ended: int) -> None:
+    if ended:
+        logger.warning(
+            "Session cache unavailable: %d session(s) signed in with the old "
+            "password were ended in the database only; Django's session check "
+            "refuses any cached copy of them.",
+            ended,
+        )
+    if left:
+        logger.error(
+            "Session cache unavailable: %d other session(s) of a user whose "
+            "password changed could not be ended; revoke them once the cache "
+            "answers.",
+            left,
+        )
 
 
 def revoke_all_sessions(
@@ -435,3 +517,4 @@ arevoke_other_sessions = sync_to_async(revoke_other_sessions)
 arevoke_all_sessions = sync_to_async(revoke_all_sessions)
 arevoke_sessions_before = sync_to_async(revoke_sessions_before)
 aerase_user_history = sync_to_async(erase_user_history)
+aend_sessions_after_password_change = sync_to_async(end_sessions_after_password_change)

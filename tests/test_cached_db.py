@@ -2,8 +2,10 @@
 
 A cache miss, a malformed entry or a cache outage falls back to the database;
 repopulating after a miss never overwrites a newer save; ending a session
-writes tombstones first and fails loudly rather than leaving it usable. The
-same behaviours against a real Redis that is killed, restarted and paused are
+deletes the row and writes tombstones in one transaction and fails loudly
+rather than leaving it usable (unless Django's own session check refuses it
+for good); a copy that outlived its row is ended by its next touch. The same
+behaviours against a real Redis that is killed, restarted and paused are
 in ``tests/faults/``.
 """
 
@@ -13,14 +15,17 @@ import time
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings as django_settings
+from django.contrib.auth.hashers import make_password
 from django.core.cache import caches
 
 from django_sessionguard.backends.cached_db import TOMBSTONE, SessionStore
 from django_sessionguard.faults import SessionCacheUnavailable
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session
-from tests.conftest import empty_cache
+from tests.conftest import Clock, empty_cache
+from tests.lifecycle_support import browser, cookie, log_in, whoami
 
 pytestmark = pytest.mark.django_db
 
@@ -168,7 +173,7 @@ def test_eviction_that_keeps_failing_raises(
         session.delete()
     assert len(attempts) == SessionStore.eviction_attempts
     assert attempts[0] == {SessionStore.data_cache_key(hash_key(key)): TOMBSTONE}
-    # Tombstones first: the row is still there, the session still works.
+    # All or nothing: the row is still there, the session still works.
     monkeypatch.undo()
     assert Session.objects.filter(key_hash=hash_key(key)).exists()
     assert SessionStore(key)["a"] == 1
@@ -249,6 +254,81 @@ def test_a_save_that_lost_its_row_puts_the_tombstone_back(cache: Any) -> None:
         loaded.save()  # cache first (over the tombstone), then no row to update
     assert cache.get(SessionStore.data_cache_key(hash_key(key))) == TOMBSTONE
     assert SessionStore(key).load() == {}
+
+
+def test_a_cached_copy_that_outlived_its_row_is_ended_by_its_touch(
+    user: Any, clock: Clock, cache: Any
+) -> None:
+    client = browser()
+    log_in(client)
+    key = cookie(client)
+    # The row alone goes (what a save racing with an ending could once leave
+    # behind): the cached copy is all that is left of the session.
+    Session.objects.filter(key_hash=hash_key(key)).delete_rows()
+    clock.advance(61)  # activity is due: this request touches the row
+
+    assert whoami(client) == "alice"  # served from the copy, one last time
+    # The touch found no row and wrote a tombstone over the copy.
+    assert cache.get(SessionStore.data_cache_key(hash_key(key))) == TOMBSTONE
+    assert whoami(client) is None
+
+
+def test_an_async_touch_that_finds_no_row_ends_the_cached_copy(cache: Any) -> None:
+    key = saved(a=1).session_key
+    Session.objects.filter(key_hash=hash_key(key)).delete_rows()
+    store = SessionStore(key)
+    store.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
+    assert store["a"] == 1  # from the cache
+
+    assert async_to_sync(store.atouch)(force=True) is False
+    assert cache.get(SessionStore.data_cache_key(hash_key(key))) == TOMBSTONE
+    assert SessionStore(key).load() == {}
+
+
+# -- a session Django's own check refuses, with the cache down ---------------------
+
+
+@pytest.mark.parametrize("path", ["/read/", "/async-read/"])
+def test_a_session_refused_by_djangos_check_ends_without_the_cache(
+    user: Any,
+    cache: Any,
+    django_user_model: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+) -> None:
+    client = browser()
+    log_in(client)
+    key = cookie(client)
+    # A password changed without save() (no signal): the session stays until
+    # Django's session check flushes it on its next request.
+    django_user_model.objects.filter(pk=user.pk).update(
+        password=make_password("a new password 1")
+    )
+    monkeypatch.setattr(cache, "set_many", failing)
+
+    response = client.get(path)
+
+    # The tombstone could not be written, yet the session is refused for good
+    # (every copy carries the old password's hash): anonymous, not a 503.
+    assert response.status_code == 200
+    assert response.json()["user"] is None
+    assert not Session.objects.filter(key_hash=hash_key(key)).exists()
+    assert "ended in the database only" in caplog.text
+
+
+def test_a_session_django_still_accepts_is_not_ended_without_the_cache(
+    user: Any, cache: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = browser()
+    log_in(client)
+    key = cookie(client)
+    monkeypatch.setattr(cache, "set_many", failing)
+    with pytest.raises(SessionCacheUnavailable):
+        SessionStore(key).delete()
+    monkeypatch.undo()
+    assert Session.objects.filter(key_hash=hash_key(key)).exists()
+    assert whoami(client) == "alice"
 
 
 # -- one failed call per request --------------------------------------------------

@@ -10,15 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import caches
 from django.test import Client
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from django_sessionguard import services
 from django_sessionguard.events import EventKind
 from django_sessionguard.models import Session, SessionEvent
 from tests.lifecycle_support import (
+    CACHED_DB,
     browser,
     cached_entries,
     key_hash_of,
@@ -251,3 +255,82 @@ def test_a_password_hash_upgrade_at_sign_in_is_not_a_password_change(
             EventKind.REVOKED_BY_STAFF,
         ],
     ).exists()
+
+
+# -- while the session cache is down ---------------------------------------------
+
+
+def cache_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every call to the session cache fails, as when Redis is stopped."""
+    cache = caches[django_settings.SESSION_CACHE_ALIAS]
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("cache down")
+
+    for name in ("get", "get_many", "set", "set_many", "add", "delete_many"):
+        monkeypatch.setattr(cache, name, down)
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.lifecycle_urls")
+def test_a_password_change_goes_through_while_the_session_cache_is_down(
+    settings: Any,
+    alice: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.SESSION_ENGINE = CACHED_DB
+    laptop, phone = browser(), browser(ip="203.0.113.50")
+    log_in(laptop)
+    log_in(phone)
+    phone_hash = key_hash_of(phone)
+    cache_down(monkeypatch)
+
+    response = laptop.post(
+        "/password-change/",
+        {
+            "old_password": "pw",
+            "new_password1": "a new password 1",
+            "new_password2": "a new password 1",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/password-change/done/"
+    assert whoami(laptop) == "alice"
+    assert whoami(phone) is None
+    assert not row_exists(phone_hash)
+    assert Session.objects.filter(user=alice).count() == 1  # the laptop's new key
+    assert ended_reasons(EventKind.REVOKED_BY_USER) == ["password_changed"]
+    assert "ended in the database only" in caplog.text
+
+
+@pytest.mark.django_db
+def test_without_the_cache_only_sessions_django_refuses_are_ended(
+    settings: Any,
+    alice: Any,
+    django_user_model: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A session signed in with the new password (here: after a change that
+    sent no signal) would stay usable from a cached copy if its row went
+    without a tombstone: it is left, and the ERROR says so."""
+    settings.SESSION_ENGINE = CACHED_DB
+    laptop, phone = browser(), browser(ip="203.0.113.50")
+    log_in(laptop)
+    django_user_model.objects.filter(pk=alice.pk).update(
+        password=make_password("a new password 1")
+    )
+    log_in(phone, password="a new password 1")
+    alice.refresh_from_db()
+    cache_down(monkeypatch)
+
+    ended = services.end_sessions_after_password_change(alice, None)
+
+    assert ended == 1
+    assert not row_exists(key_hash_of(laptop))
+    assert row_exists(key_hash_of(phone))
+    assert "1 other session(s) of a user whose password changed" in caplog.text
+    monkeypatch.undo()
+    assert whoami(phone) == "alice"

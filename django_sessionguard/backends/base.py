@@ -478,6 +478,10 @@ class SessionGuardStore(DjangoDBStore):
         Never rewrites session data, so a slow request cannot undo a newer
         write made by a concurrent one. ``force`` writes even when not due
         (an explicit "stay signed in"). Returns whether anything was written.
+
+        Finding no row means the session ended while this request was served
+        from a cached copy: that copy is made unusable (a tombstone, on
+        ``cached_db``), so it cannot outlive its row.
         """
         if not (force or self.activity_due()):
             return False

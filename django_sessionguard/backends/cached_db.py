@@ -26,13 +26,16 @@ The cache is a copy, and a cache that fails never fails a request
   tells the client (:mod:`django_sessionguard.stale_cache`); the client's next
   request drops the cached copy and reads the row, so a copy that Redis kept
   through the outage cannot undo a write made during it.
-* Ending a session writes a short-lived *tombstone* over its entry. A
-  cache-miss ``add`` cannot replace it, and a save or touch writes the cache
-  before the row and puts the tombstone back when the row has gone, so a
-  request racing with the ending cannot bring the session back into the
-  cache. If the tombstone cannot be written, the ending raises
+* Ending a session deletes its row and, in the same transaction, writes a
+  short-lived *tombstone* over its entry. A cache-miss ``add`` cannot
+  replace it; an update writes the cache before the row, so it either
+  finished before the ``DELETE`` (and its copy is overwritten) or finds no
+  row and puts the tombstone back; a touch that finds no row does the same.
+  A request racing with the ending therefore cannot bring the session back
+  into the cache. If the tombstone cannot be written, the ending raises
   :class:`~django_sessionguard.faults.SessionCacheUnavailable` and nothing is
-  ended.
+  ended, unless Django's own check already refuses the session for good
+  (its password changed: :mod:`~django_sessionguard.auth_hash`).
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import BaseCache, caches
+from django.db import router, transaction
 
+from django_sessionguard import auth_hash
 from django_sessionguard.backends import cache_update
 from django_sessionguard.backends.base import Activity, SessionGuardStore
 from django_sessionguard.base_session import AbstractSession
@@ -109,6 +114,8 @@ class SessionStore(SessionGuardStore):
         self._cache_repaired = False
         #: Key hashes this store has already written tombstones for.
         self._sealed: set[str] = set()
+        #: ``(key hash, data)`` of the session flush() or cycle_key() is ending.
+        self._held_for_ending: tuple[str, dict[str, Any]] | None = None
         super().__init__(session_key)
 
     # -- cache keys --------------------------------------------------------
@@ -381,10 +388,11 @@ class SessionStore(SessionGuardStore):
             self._cache_behind = True
 
     def _reseal(self) -> None:
-        """After an update that found no row: the session ended, keep it ended.
+        """After an update or a touch that found no row: keep the session ended.
 
-        Only needed when this request's own cache write went through (it may
-        have replaced the ending's tombstone).
+        The request's own cache write may have replaced the ending's
+        tombstone, or the request was served from a copy that outlived its
+        row. Skipped once a cache call failed in this request.
         """
         key_hash = self.key_hash
         if key_hash is None or self._cache_failed:
@@ -425,27 +433,26 @@ class SessionStore(SessionGuardStore):
     def _write_activity(self, key_hash: str, now: datetime) -> bool:
         """Stamp the cached entry first, then the row; keep an ended session ended.
 
-        The same order as a save: if the row has gone meanwhile (the session
-        ended), the tombstone is put back.
+        The same order as a save. If the row has gone (the session ended
+        meanwhile, or this request was served from a copy that outlived its
+        row), the tombstone is written: no cached copy outlives its row.
         """
-        stamped = self._stamp_cache(key_hash, self._client_activity(now))
+        self._stamp_cache(key_hash, self._client_activity(now))
         if super()._write_activity(key_hash, now):
             return True
-        if stamped:
-            self._reseal()
+        self._reseal()
         return False
 
     async def _awrite_activity(self, key_hash: str, now: datetime) -> bool:
         """See :meth:`_write_activity`."""
-        stamped = await self._astamp_cache(key_hash, self._client_activity(now))
+        await self._astamp_cache(key_hash, self._client_activity(now))
         if await super()._awrite_activity(key_hash, now):
             return True
-        if stamped:
-            await self._areseal()
+        await self._areseal()
         return False
 
-    def _stamp_cache(self, key_hash: str, activity: Activity) -> bool:
-        ok, written = self._cache_call(
+    def _stamp_cache(self, key_hash: str, activity: Activity) -> None:
+        ok, _ = self._cache_call(
             "write activity",
             cache_update.update,
             self._cache,
@@ -455,10 +462,9 @@ class SessionStore(SessionGuardStore):
         )
         if not ok:
             self._cache_behind = True
-        return bool(written)
 
-    async def _astamp_cache(self, key_hash: str, activity: Activity) -> bool:
-        ok, written = await self._acache_call(
+    async def _astamp_cache(self, key_hash: str, activity: Activity) -> None:
+        ok, _ = await self._acache_call(
             "write activity",
             cache_update.aupdate,
             self._cache,
@@ -468,7 +474,6 @@ class SessionStore(SessionGuardStore):
         )
         if not ok:
             self._cache_behind = True
-        return bool(written)
 
     def confirm_activity(self) -> Activity | None:
         """The newer of the cached activity and the row's, the entry repaired.
@@ -517,16 +522,31 @@ class SessionStore(SessionGuardStore):
     # -- ending ------------------------------------------------------------
 
     def delete(self, session_key: str | None = None) -> None:
-        """End a session: tombstones first (or raise, ending nothing), then the row."""
+        """End a session: its row and its cached copies, in one transaction.
+
+        The row is deleted first, then tombstones are written over its cache
+        entry before the commit (as :func:`~django_sessionguard.services.end_sessions`
+        does). A save racing with this either updated the row before the
+        ``DELETE`` (its cache write, made before its ``UPDATE``, is then
+        overwritten by the tombstones) or waits for the row lock and finds no
+        row (and puts the tombstones back, see :meth:`save`). If the
+        tombstones cannot be written the transaction rolls back and
+        :class:`~django_sessionguard.faults.SessionCacheUnavailable` is
+        raised, with nothing ended; except for a session Django's own check
+        already refuses for good (:mod:`~django_sessionguard.auth_hash`),
+        whose row is then deleted alone.
+        """
         if session_key is None:
             session_key = self.session_key
         if not is_well_formed(session_key):
             return
         key_hash = hash_key(session_key)
-        if key_hash not in self._sealed:
-            self.evict_cached([key_hash])
-            self._sealed.add(key_hash)
-        self.model.objects.filter(key_hash=key_hash).delete_rows()
+        try:
+            self._end_row(key_hash)
+        except SessionCacheUnavailable:
+            if not self._refused_by_django(key_hash):
+                raise
+            self._end_refused_row(key_hash)
 
     async def adelete(self, session_key: str | None = None) -> None:
         """See :meth:`delete`."""
@@ -535,17 +555,77 @@ class SessionStore(SessionGuardStore):
         if not is_well_formed(session_key):
             return
         key_hash = hash_key(session_key)
-        if key_hash not in self._sealed:
-            await self.aevict_cached([key_hash])
-            self._sealed.add(key_hash)
-        await sync_to_async(self.model.objects.filter(key_hash=key_hash).delete_rows)()
+        try:
+            await sync_to_async(self._end_row)(key_hash)
+        except SessionCacheUnavailable:
+            if not await sync_to_async(self._refused_by_django)(key_hash):
+                raise
+            await sync_to_async(self._end_refused_row)(key_hash)
+
+    def _end_row(self, key_hash: str) -> None:
+        using = router.db_for_write(self.model)
+        with transaction.atomic(using=using):
+            self.model.objects.using(using).filter(key_hash=key_hash).delete_rows()
+            # After the DELETE, before the commit: see delete().
+            self.evict_cached([key_hash])
+        self._sealed.add(key_hash)
+
+    def _ending_data(self, key_hash: str) -> dict[str, Any] | None:
+        """The data of the session being ended: as this store held it, or its row's."""
+        held = self._held_for_ending
+        if held is not None and held[0] == key_hash and held[1]:
+            return held[1]
+        row = (
+            self.model.objects.filter(key_hash=key_hash)
+            .values_list("session_data", flat=True)
+            .first()
+        )
+        return self.decode(row) if row is not None else None
+
+    def _refused_by_django(self, key_hash: str) -> bool:
+        data = self._ending_data(key_hash)
+        return data is not None and auth_hash.refused_by_django(data)
+
+    def _end_refused_row(self, key_hash: str) -> None:
+        """End, in the database alone, a session Django refuses for good."""
+        self.model.objects.filter(key_hash=key_hash).delete_rows()
+        logger.warning(
+            "Session cache unavailable: a session whose password hash no longer "
+            "matches was ended in the database only; any cached copy is refused "
+            "by Django's session check."
+        )
+
+    def flush(self) -> None:
+        """Django's flush; a session Django refuses for good ends without the cache."""
+        self._hold_for_ending(getattr(self, "_session_cache", None))
+        try:
+            super().flush()
+        finally:
+            self._held_for_ending = None
+
+    async def aflush(self) -> None:
+        """See :meth:`flush`."""
+        self._hold_for_ending(getattr(self, "_session_cache", None))
+        try:
+            await super().aflush()
+        finally:
+            self._held_for_ending = None
+
+    def _hold_for_ending(self, data: dict[str, Any] | None) -> None:
+        # Django's flush() clears the data before delete() runs; delete()
+        # needs it if the cache is down (to tell whether Django refuses it).
+        key_hash = self.key_hash
+        if key_hash is not None and data:
+            self._held_for_ending = (key_hash, dict(data))
 
     def seal(self) -> None:
         """Make this session's cached copies unusable now, or raise.
 
         For code that records an ending before Django deletes the session
         (the sign-out receiver): if this raises, nothing has been recorded
-        yet, and the later :meth:`delete` does not write the tombstones again.
+        yet. The later :meth:`delete` writes the tombstones again, after its
+        ``DELETE``, since a save racing with the sign-out may have replaced
+        these.
         """
         key_hash = self.key_hash
         if key_hash is not None and key_hash not in self._sealed:
@@ -558,8 +638,11 @@ class SessionStore(SessionGuardStore):
         Signing in must work during a cache outage. The old key's cached copy
         holds what the old key already gave access to, so when it cannot be
         made unusable the old row is kept too (listed, revocable, expiring),
-        rather than leaving a cached copy that nothing records.
+        rather than leaving a cached copy that nothing records. (After a
+        password change the old key is refused by Django's own check, and its
+        row goes: see :meth:`delete`.)
         """
+        self._hold_for_ending(self._get_session())
         try:
             super().cycle_key()
         except SessionCacheUnavailable:
@@ -567,9 +650,12 @@ class SessionStore(SessionGuardStore):
                 "Session cache unavailable: the previous key of a session whose "
                 "key changed at sign-in stays valid until it expires or is revoked."
             )
+        finally:
+            self._held_for_ending = None
 
     async def acycle_key(self) -> None:
         """See :meth:`cycle_key`."""
+        self._hold_for_ending(await self._aget_session())
         try:
             await super().acycle_key()
         except SessionCacheUnavailable:
@@ -577,6 +663,8 @@ class SessionStore(SessionGuardStore):
                 "Session cache unavailable: the previous key of a session whose "
                 "key changed at sign-in stays valid until it expires or is revoked."
             )
+        finally:
+            self._held_for_ending = None
 
     @classmethod
     def _eviction_keys(cls, key_hashes: list[str]) -> list[str]:

@@ -1,8 +1,12 @@
-"""A request racing with a revocation cannot put the session back into the cache.
+"""A request racing with an ending cannot put the session back into the cache.
+
+The endings: a revocation, Django's sign-out (``LogoutView``, ``alogout``) and a
+sign-in over the session, which replaces its key (``LoginView``, ``alogin``).
 
 Two real threads, each with its own database connection, against a real
 PostgreSQL (or MySQL) and a real Redis: the request is held at the exact point
-of the race while the revocation runs to its commit, then let go.
+of the race while the ending runs to its commit (or the other way round), then
+let go.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from django.db import connections
 
 from django_sessionguard import services
 from django_sessionguard.backends.cached_db import TOMBSTONE, SessionStore
+from django_sessionguard.base_session import SessionQuerySet
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session
 from tests.faults.conftest import cookie, log_in
-from tests.faults.redis_server import RedisServer
+from tests.faults.redis_server import RedisServer, wait_until
 
 pytestmark = [
     pytest.mark.faults,
@@ -161,3 +166,120 @@ def test_a_save_racing_with_the_revocation_does_not_bring_it_back(
     assert data_entry(phone) == TOMBSTONE
     assert phone.get("/read/").json()["user"] is None
     assert not Session.objects.exists()
+
+
+# -- sign-out and sign-in racing with a save from another tab -------------------------
+
+#: Django's views and its async API, each ending the session it was called with:
+#: sign-out flushes it (``delete``/``adelete``), sign-in over it gives it a new
+#: key (``cycle_key``/``acycle_key``, then the old key's ``delete``/``adelete``).
+ENDINGS = {
+    "LogoutView": ("/logout/", {}, 302),
+    "alogout": ("/faults/async-logout/", {}, 200),
+    "LoginView over the session": (
+        "/login/",
+        {"username": "alice", "password": "pw"},
+        302,
+    ),
+    "alogin over the session": (
+        "/faults/async-login/",
+        {"username": "alice", "password": "pw"},
+        200,
+    ),
+}
+
+
+def other_tab(browser: Browser, key: str) -> Any:
+    """A second client sending the same session cookie (another tab)."""
+    tab = browser()
+    tab.cookies[django_settings.SESSION_COOKIE_NAME] = key
+    return tab
+
+
+def hold_before_the_row_goes(racer: Racer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold the racing request just before it deletes the session's row."""
+    delete_rows = SessionQuerySet.delete_rows
+
+    def hold_then_delete(self: SessionQuerySet) -> int:
+        racer.hold()
+        return delete_rows(self)
+
+    monkeypatch.setattr(SessionQuerySet, "delete_rows", hold_then_delete)
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_a_save_from_another_tab_cannot_outlive_the_ending_in_the_cache(
+    phone: Any,
+    browser: Browser,
+    racer: Racer,
+    monkeypatch: pytest.MonkeyPatch,
+    ending: str,
+) -> None:
+    path, form, status = ENDINGS[ending]
+    key = cookie(phone)
+    hold_before_the_row_goes(racer, monkeypatch)
+    racer.start(lambda: phone.post(path, form))
+
+    # The sign-out has sealed the cached copy (or the sign-in has its new
+    # key); the old key's row is still there. Another tab saves now: its
+    # cache write replaces the tombstone, its UPDATE finds the row.
+    saved = other_tab(browser, key).get("/faults/write/?value=5")
+    assert saved.status_code == 200
+    assert saved.json() == {"user": "alice", "counter": 5}
+
+    assert racer.finish().status_code == status
+    assert not Session.objects.filter(key_hash=hash_key(key)).exists()
+    # The ending wrote its tombstones after the row went: the tab's copy is
+    # gone, and the old cookie is anonymous from the cache and the database.
+    assert data_entry(other_tab(browser, key)) == TOMBSTONE
+    assert other_tab(browser, key).get("/read/").json()["user"] is None
+
+
+def lock_waits() -> int:
+    """PostgreSQL backends of this database waiting for a lock."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+@pytest.mark.services("redis", "postgres")  # waits are read from pg_stat_activity
+def test_a_save_waiting_for_the_sign_outs_row_lock_finds_no_row(
+    phone: Any, browser: Browser, racer: Racer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = cookie(phone)
+    evict_cached = SessionStore.evict_cached.__func__
+
+    def hold_inside_the_transaction(cls: type[SessionStore], hashes: Any) -> None:
+        if connections["default"].in_atomic_block:  # not the receiver's seal()
+            racer.hold()  # the row is deleted, not yet committed
+        evict_cached(cls, hashes)
+
+    monkeypatch.setattr(
+        SessionStore, "evict_cached", classmethod(hold_inside_the_transaction)
+    )
+    racer.start(lambda: phone.post("/logout/"))
+
+    tab: dict[str, Any] = {}
+
+    def save_from_another_tab() -> None:
+        try:
+            tab["response"] = other_tab(browser, key).get("/faults/write/?value=5")
+        finally:
+            connections.close_all()
+
+    tab_thread = threading.Thread(target=save_from_another_tab, daemon=True)
+    tab_thread.start()
+    wait_until(lambda: lock_waits() > 0, timeout=WAIT, what="the UPDATE to wait")
+
+    assert racer.finish().status_code == 302
+    tab_thread.join(WAIT)
+    assert not tab_thread.is_alive()
+    # Its UPDATE found no row once the sign-out committed: a 400, and the
+    # tombstone put back over the copy it had written.
+    assert tab["response"].status_code == 400
+    assert data_entry(other_tab(browser, key)) == TOMBSTONE
+    assert other_tab(browser, key).get("/read/").json()["user"] is None

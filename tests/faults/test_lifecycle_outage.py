@@ -2,8 +2,9 @@
 
 Endings that follow from a session's own data (timeouts) still end it for the
 request; endings by decision (policy, limits, revocation) are refused with
-nothing done, and a session whose password hash no longer matches is never
-served.
+nothing done. A password change goes through: the sessions signed in with the
+old password end in the database, and any copy Redis keeps of them is refused
+by Django's own session check.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.hashers import make_password
+from django.core.cache import caches
 
+from django_sessionguard.backends.cached_db import TOMBSTONE, SessionStore
 from django_sessionguard.events import EventKind
-from django_sessionguard.faults import SessionCacheUnavailable
+from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session, SessionEvent
 from tests.faults.conftest import cookie, log_in, warnings_logged
 from tests.faults.redis_server import RedisServer
@@ -23,6 +28,11 @@ from tests.user_sessions import UBUNTU_FIREFOX
 pytestmark = [pytest.mark.faults, pytest.mark.services("redis"), pytest.mark.django_db]
 
 Browser = Callable[..., Any]
+
+
+def cached_entry(key: str) -> Any:
+    cache = caches[django_settings.SESSION_CACHE_ALIAS]
+    return cache.get(SessionStore.data_cache_key(hash_key(key)))
 
 
 def whoami(client: Any) -> str | None:
@@ -112,26 +122,127 @@ def test_a_sign_in_the_session_limit_must_act_on_is_refused(
         assert whoami(laptop) == "alice"
 
 
-def test_a_password_changed_while_redis_is_down_is_never_served_with_the_old_one(
+NEW_PASSWORD = "a new password 1"
+
+
+def change_password(client: Any) -> Any:
+    """Post Django's own ``PasswordChangeView`` form."""
+    return client.post(
+        "/password-change/",
+        {
+            "old_password": "pw",
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+
+
+def revoked_for_password_change() -> list[str]:
+    return [
+        event.detail.get("reason", "")
+        for event in SessionEvent.objects.filter(kind__startswith="revoked")
+    ]
+
+
+def test_a_password_changed_while_redis_is_down_keeps_this_session_only(
+    redis: RedisServer,
+    browser: Browser,
+    user: Any,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    laptop, phone = browser(), browser()
+    log_in(laptop)
+    log_in(phone)
+    laptop_key, phone_key = cookie(laptop), cookie(phone)
+    redis.kill()
+
+    response = change_password(laptop)
+
+    # Saved, and the page says so: Django's update_session_auth_hash ran.
+    assert response.status_code == 302
+    assert response["Location"] == "/password-change/done/"
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert cookie(laptop) != laptop_key  # a new key, with the new hash
+    assert whoami(laptop) == "alice"
+    # The phone is signed out now, from the database, without a 503.
+    assert whoami(phone) is None
+    assert revoked_for_password_change() == ["password_changed"]
+    assert SessionEvent.objects.filter(kind=EventKind.PASSWORD_CHANGED).count() == 1
+    # One row left, the laptop's new key: neither the phone's nor the
+    # laptop's old key is listed or usable.
+    assert [row.key_hash for row in Session.objects.filter(user=user)] == [
+        hash_key(cookie(laptop))
+    ]
+    for old_key in (laptop_key, phone_key):
+        replay = browser()
+        replay.cookies[settings.SESSION_COOKIE_NAME] = old_key
+        assert whoami(replay) is None
+    assert warnings_logged(caplog, "ended in the database only") == 2
+
+    redis.restart()
+    assert whoami(laptop) == "alice"
+    assert whoami(phone) is None
+
+
+def test_copies_redis_kept_through_a_password_change_are_refused(
     redis: RedisServer, browser: Browser, user: Any
 ) -> None:
     laptop, phone = browser(), browser()
     log_in(laptop)
     log_in(phone)
+    assert whoami(phone) == "alice"
+    copies = {
+        cookie(client): cached_entry(cookie(client)) for client in (laptop, phone)
+    }
     redis.kill()
 
-    user.set_password("new password")
-    with pytest.raises(SessionCacheUnavailable):
-        user.save()  # saved; ending the other sessions is refused
-    user.refresh_from_db()
-    assert user.check_password("new password")
+    user.set_password(NEW_PASSWORD)
+    user.save()  # the shell, a reset, staff: every session ends
+    assert not Session.objects.filter(user=user).exists()
 
-    # Django's own check (the session's password hash no longer matches)
-    # would sign them out, which cannot be made effective yet: a 503, never
-    # the old user's pages.
+    # Redis answers again with the copies it held (a partition that healed:
+    # the tombstones never reached it).
+    redis.restart()
+    cache = caches[django_settings.SESSION_CACHE_ALIAS]
+    for key, entry in copies.items():
+        assert isinstance(entry, tuple)  # a live copy, served as it is
+        cache.set(SessionStore.data_cache_key(hash_key(key)), entry)
+
+    # Django's session check refuses them (the old password's hash), and their
+    # tombstones are written now.
     for client in (laptop, phone):
-        assert client.get("/read/").status_code == 503
+        key = cookie(client)
+        assert whoami(client) is None
+        assert cached_entry(key) == TOMBSTONE
+    assert revoked_for_password_change() == ["password_changed"] * 2
+
+
+def test_a_session_signed_out_by_a_password_changed_elsewhere_is_anonymous(
+    redis: RedisServer,
+    browser: Browser,
+    user: Any,
+    django_user_model: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    phone = browser()
+    log_in(phone)
+    key = cookie(phone)
+    redis.kill()
+    # Changed without save() (a bulk update, another application sharing the
+    # user table): no signal, so the phone's row is still there.
+    django_user_model.objects.filter(pk=user.pk).update(
+        password=make_password(NEW_PASSWORD)
+    )
+
+    # Django's check flushes the phone's session; the tombstone cannot be
+    # written, but the session is refused for good: anonymous, not a 503.
+    assert whoami(phone) is None
+    assert not Session.objects.filter(key_hash=hash_key(key)).exists()
+    assert warnings_logged(caplog, "ended in the database only") == 1
 
     redis.restart()
-    assert whoami(laptop) is None
-    assert whoami(phone) is None
+    replay = browser()
+    replay.cookies[django_settings.SESSION_COOKIE_NAME] = key
+    assert whoami(replay) is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import aauthenticate, alogin, alogout
 from django.http import HttpRequest, JsonResponse
 
 _queued: list[Callable[[], None]] = []
@@ -47,3 +48,19 @@ def write(request: HttpRequest) -> JsonResponse:
     _inject()
     request.session["counter"] = int(request.GET["value"])
     return _payload(request, request.session["counter"])
+
+
+async def async_login(request: HttpRequest) -> JsonResponse:
+    """Sign in through Django's async API (``alogin``: ``acycle_key``)."""
+    user = await aauthenticate(
+        request, username=request.POST["username"], password=request.POST["password"]
+    )
+    assert user is not None, "wrong credentials"
+    await alogin(request, user)
+    return JsonResponse({"user": user.get_username()})
+
+
+async def async_logout(request: HttpRequest) -> JsonResponse:
+    """Sign out through Django's async API (``alogout``: ``aflush``)."""
+    await alogout(request)
+    return JsonResponse({"user": None})
