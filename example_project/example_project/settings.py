@@ -102,10 +102,12 @@ if os.environ.get("DEMO_FAST_HASHER") == "1":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # -- django-sessionguard: a policy small enough to see in a demo ---------------
-# Signed out after 15 minutes without a request; the idle-warning dialog
-# ({% sessionguard_idle_warning %} in base.html) asks "Are you still there?"
-# two minutes before.
-SESSIONGUARD_IDLE_TIMEOUT = 15 * 60
+# Signed out after two hours without a request, so the seeded devices stay
+# listed while you explore; carol after three minutes, so the idle-warning
+# dialog ({% sessionguard_idle_warning %} in base.html), which asks "Are you
+# still there?" two minutes before, opens after a minute (a callable of the
+# user: example_project/demo/limits.py).
+SESSIONGUARD_IDLE_TIMEOUT = "example_project.demo.limits.idle_timeout"
 SESSIONGUARD_IDLE_WARNING_BEFORE = 2 * 60
 # Five sessions per account, two for staff (a callable of the user); a sign-in
 # beyond that signs out the account's least recently active session.
