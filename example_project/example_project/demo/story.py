@@ -3,7 +3,7 @@
 Every step is a request through the site (sign in, browse, sign out, come back
 after a break) or a call to django-sessionguard's services (revoking), made at
 a moment set on the :class:`~example_project.demo.clock.VirtualClock`. The
-result is what the product records for such nine days:
+result is what the product records over nine days:
 
 * alice: four live sessions (Chrome on a Windows desktop, Safari on an
   iPhone that moved from home Wi-Fi to the mobile network, Firefox on an
