@@ -46,11 +46,11 @@ REQUIRED = [ "$${SESSIONGUARD_REQUIRE_SERVICES:-}" = 1 ]
 .PHONY: help venv venv-dj6 test test-leg lint docs demo demo-serve clean
 
 help:
-	@echo "make venv   create/refresh .venv (Python 3.11, Django 5.2, test+dev extras)"
+	@echo "make venv   create/refresh .venv (Python 3.11, Django 5.2, test, dev, redis and docs extras)"
 	@echo "make test   run every test leg this machine can run (see Makefile header)"
 	@echo "make lint   ruff check, ruff format --check, mypy (strict) on the package"
 	@echo "make docs   build the documentation site into site/ (MkDocs, warnings are errors)"
-	@echo "make demo   seed the example project (alice, bob, staff) and serve it on $(DEMO_ADDR)"
+	@echo "make demo   seed the example project (alice, bob, carol, staff) and serve it on $(DEMO_ADDR)"
 	@echo "make test-faults  only the fault tests (Redis killed, restarted, paused) on PostgreSQL + Redis"
 	@echo "make bench  Django's session engines against ours on PostgreSQL + Redis; rewrites docs/benchmarks.md"
 	@echo "make load   the example project under gunicorn, 10,000 ordinary and hostile requests (docs/load.md)"
@@ -125,15 +125,31 @@ docs: venv
 
 # -- demo -----------------------------------------------------------------------
 
-# make demo: .venv, then demo-serve. demo-serve alone skips the venv step:
+# make demo: .venv (package only, see DEMO_STAMP), then demo-serve. demo-serve
+# alone skips the venv step:
 # tests/test_demo.py runs it with its own interpreter (PY=...), a temporary
 # SQLite file (DEMO_DB=..., default example_project/db.sqlite3) and a free port.
 # seed_demo starts over on every run (see example_project/README.md).
 DEMO_DB ?=
 DEMO_RUN = cd example_project && $(if $(DEMO_DB),DEMO_DB="$(abspath $(DEMO_DB))") $(abspath $(PY)) manage.py
 
-demo: venv
+# The demo needs the package and its runtime dependencies (Django, user-agents)
+# only: no test, lint, docs or Redis tools. A .venv that `make venv` already
+# filled has all of it; otherwise `make venv` (or `make test`) adds the rest later.
+DEMO_STAMP := $(VENV)/.installed-demo
+
+demo: $(DEMO_STAMP)
 	@$(MAKE) --no-print-directory demo-serve
+
+$(DEMO_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if [ $(VENV)/.installed -nt pyproject.toml ]; then \
+	  echo "$(VENV) already has the full install (make venv)."; \
+	else \
+	  echo "$(PY) -m pip install --quiet -e ."; \
+	  $(PY) -m pip install --quiet -e .; \
+	fi
+	@touch $@
 
 demo-serve:
 	$(DEMO_RUN) migrate --noinput

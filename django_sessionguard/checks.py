@@ -104,6 +104,29 @@ def _check_timeouts() -> list[CheckMessage]:
     return []
 
 
+#: Settings of the pages (devices page, re-authentication) checked by E007:
+#: read when a page renders, so without this check a bad value is a 500 there.
+#: (``GEOIP`` and ``LOCATE`` are checked with each other: E070.)
+PAGE_SETTINGS = {
+    "BASE_TEMPLATE": 'Use the name of a template, such as "base.html".',
+    "MASK_IP": "Use True or False.",
+    "REAUTH_FOR_REVOKE": "Use True or False.",
+    "REAUTH_MAX_AGE": "Use a non-negative number of seconds or a datetime.timedelta.",
+}
+
+
+@register(Tags.compatibility)
+def check_page_settings(**kwargs: Any) -> list[CheckMessage]:
+    """The pages' settings have values of the right type."""
+    return [
+        message
+        for name, hint in PAGE_SETTINGS.items()
+        for message in _setting_error(
+            partial(getattr, conf, name), "django_sessionguard.E007", hint
+        )
+    ]
+
+
 def _middleware_classes(middleware: Sequence[str]) -> list[type | None]:
     classes: list[type | None] = []
     for path in middleware:

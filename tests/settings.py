@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -159,6 +160,12 @@ TEMPLATES = [
 ]
 
 STATIC_URL = "/static/"
+
+# Django 6.1 replaces EMAIL_BACKEND with MAILERS (EMAIL_BACKEND and sending
+# without MAILERS are deprecated there). Django's test runner swaps every
+# mailer for the in-memory backend either way (mail.outbox).
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 # Fast hashing: the suite logs users in thousands of times.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

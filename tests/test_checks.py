@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from django_sessionguard import checks, cookie_checks
+from django_sessionguard.conf import DEFAULTS
 from django_sessionguard.middleware import SessionGuardMiddleware
 
 # run_checks() includes the model checks, which open the database on Django 6.1
@@ -446,3 +448,56 @@ def test_w003_not_raised_for_a_profile_or_callables() -> None:
         )
         == []
     )
+
+
+# -- E007: the pages' settings --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BASE_TEMPLATE", ""),
+        ("BASE_TEMPLATE", None),
+        ("MASK_IP", "yes"),
+        ("REAUTH_FOR_REVOKE", None),
+        ("REAUTH_MAX_AGE", -1),
+        ("REAUTH_MAX_AGE", "5 minutes"),
+    ],
+)
+def test_e007_bad_page_setting(name: str, value: Any) -> None:
+    with override_settings(**{f"SESSIONGUARD_{name}": value}):
+        messages = checks.check_page_settings(app_configs=None)
+    assert ids(messages) == ["django_sessionguard.E007"]
+    assert f"SESSIONGUARD_{name}" in messages[0].msg
+    assert messages[0].hint
+
+
+def test_e007_good_page_settings() -> None:
+    assert (
+        run(
+            checks.check_page_settings,
+            SESSIONGUARD_BASE_TEMPLATE="base.html",
+            SESSIONGUARD_MASK_IP=True,
+            SESSIONGUARD_REAUTH_FOR_REVOKE=True,
+            SESSIONGUARD_REAUTH_MAX_AGE=timedelta(minutes=10),
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+def test_every_setting_is_validated_at_start_up(name: str) -> None:
+    """A value of no valid type, in any ``SESSIONGUARD_*`` setting, is a check error.
+
+    Never a crash of the checks, and never a pass left for the first request
+    that reads the setting to fail.
+    """
+    with override_settings(**{f"SESSIONGUARD_{name}": object()}):
+        messages = run_checks(include_deployment_checks=True)
+    errors = [
+        message
+        for message in messages
+        if message.is_serious() and f"SESSIONGUARD_{name}" in message.msg
+    ]
+    assert errors, messages
+    assert all((error.id or "").startswith("django_sessionguard.E") for error in errors)

@@ -9,6 +9,7 @@ per Django version) and are skipped on the server-database legs.
 
 from __future__ import annotations
 
+import html
 import http.cookiejar
 import json
 import os
@@ -46,6 +47,17 @@ START_TIMEOUT = 120
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"
 #: What the seeded story leaves alive (example_project/demo/story.py).
 SEEDED_LIVE = {"alice": 4, "bob": 2, "staff": 2}
+#: The demo accounts; carol has no seeded sessions (she shows the idle warning).
+SEEDED_USERS = ["alice", "bob", "carol", "staff"]
+#: alice's seeded devices, by address.
+ALICE_DEVICES = {
+    "198.51.100.23",
+    "2001:db8:4f2a:1::17",
+    "2001:db8:7a1::2a",
+    "192.0.2.10",
+}
+#: The seeded crawler: an anonymous session parsed as a bot.
+CRAWLER_IP = "192.0.2.66"
 SEEDED_KINDS = {
     "login",
     "logout",
@@ -92,6 +104,8 @@ class Demo:
     log: Path
     env: dict[str, str]
     seeded: dict[str, Any]
+    #: A copy of the database as seeding left it, before any test used the site.
+    snapshot: Path
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -175,7 +189,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_served(url, process, log)
-        yield Demo(url, database, log, env, records(database))
+        snapshot = where / "seeded.sqlite3"
+        with sqlite3.connect(database) as source, sqlite3.connect(snapshot) as copy:
+            source.backup(copy)
+        source.close()
+        copy.close()
+        yield Demo(url, database, log, env, records(database), snapshot)
     finally:
         stop(process)
 
@@ -291,9 +310,94 @@ def test_staff_opens_the_dashboard(demo: Demo) -> None:
     assert "Sessions dashboard" in page
 
 
+def test_the_crawler_is_a_bot_on_the_dashboard_and_in_the_admin(demo: Demo) -> None:
+    browser = Browser(demo.url)
+    browser.sign_in("staff", "staff-demo")
+    _status, _url, dashboard = browser.get(
+        "/admin/django_sessionguard/session/dashboard/"
+    )
+    # "Bot" among the active sessions by device type, linked to the filter.
+    link = re.search(r'<a href="([^"]*device_type__exact=bot)">Bot</a>', dashboard)
+    assert link is not None, dashboard
+    _status, _url, bots = browser.get(html.unescape(link.group(1)))
+    assert CRAWLER_IP in bots
+    assert "Googlebot" in bots
+    assert "192.0.2.10" not in bots  # alice's curl script: "other", not a bot
+
+    _status, _url, others = browser.get(
+        "/admin/django_sessionguard/session/?device_type__exact=other"
+    )
+    assert "192.0.2.10" in others
+    assert CRAWLER_IP not in others
+
+
+#: Run by ``manage.py shell`` on a copy of the seeded database: which sessions
+#: are live an hour after seeding (and after two and a half hours), and what
+#: alice sees when she signs in then, with the demo's clock moved forward.
+LATER = """
+import json
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from django_sessionguard.models import Session
+from example_project.demo import browsers
+from example_project.demo.accounts import ALICE
+from example_project.demo.clock import virtual_time
+
+now = timezone.now()
+hour, too_late = now + timedelta(minutes=60), now + timedelta(minutes=150)
+users = get_user_model()._default_manager.order_by("username")
+live = {
+    when: {u.username: Session.objects.live(at, user=u).count() for u in users}
+    for when, at in (("hour", hour), ("too_late", too_late))
+}
+anonymous = Session.objects.live(hour).filter(user=None)
+with virtual_time() as clock:
+    clock.go(hour)
+    browser = browsers.Browser(browsers.UBUNTU_FIREFOX, "198.51.100.99")
+    browser.sign_in(ALICE)
+    listed = browser.client.get(
+        "/account/sessions/api/", secure=True, HTTP_ACCEPT="application/json"
+    ).json()["sessions"]
+print(json.dumps({
+    "live": live,
+    "bots": list(anonymous.values_list("device_type", "ip_address")),
+    "listed": [(s["ip"], s["current"], s["authenticated_at"]) for s in listed],
+    "hour": hour.isoformat(),
+}))
+"""
+
+
+def test_the_seeded_devices_are_still_listed_an_hour_later(demo: Demo) -> None:
+    """The home page's "alice already has four devices" holds for an hour and more."""
+    result = subprocess.run(  # noqa: S603 (our interpreter, our code)
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", LATER],
+        cwd=EXAMPLE,
+        env={**demo.env, "DEMO_DB": str(demo.snapshot)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    # Live an hour later, by the same definition as the devices page's...
+    assert found["live"]["hour"] == {**SEEDED_LIVE, "carol": 0}
+    assert found["bots"] == [["bot", CRAWLER_IP]]
+    # ...and gone once the demo's two-hour idle timeout has passed.
+    assert found["live"]["too_late"] == dict.fromkeys(SEEDED_USERS, 0)
+    # Signing in then (the clock moved an hour on), alice's browser is the fifth.
+    listed = {ip: current for ip, current, _at in found["listed"]}
+    assert listed == {**dict.fromkeys(ALICE_DEVICES, False), "198.51.100.99": True}
+    [signed_in_at] = [at for _ip, current, at in found["listed"] if current]
+    assert signed_in_at >= found["hour"][:19]
+
+
 def test_seeding_again_replaces_the_demo_records(demo: Demo) -> None:
     first = demo.seeded
-    assert first["users"] == sorted(SEEDED_LIVE)
+    assert first["users"] == SEEDED_USERS
     assert first["live"] == SEEDED_LIVE
     assert set(first["kinds"]) >= SEEDED_KINDS
 

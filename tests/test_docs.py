@@ -8,8 +8,11 @@ page names that the code does not have.
 
 from __future__ import annotations
 
+import ast
 import re
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.dispatch import Signal
@@ -72,6 +75,70 @@ def test_every_setting_entry_gives_type_default_and_example() -> None:
         if not all(f"**{label}**" in body for label in ("Type", "Default", "Example")):
             incomplete.append(heading)
     assert not incomplete, f"Entries without Type / Default / Example: {incomplete}"
+
+
+def parse_default(text: str) -> Any:
+    """A documented default (``60``, ``"log"``, ``[]``, ``timedelta(days=7)``...)."""
+    delta = re.fullmatch(r"timedelta\((\w+)=(\d+)\)", text)
+    if delta:
+        return timedelta(**{delta.group(1): int(delta.group(2))})
+    return ast.literal_eval(text)
+
+
+def same_default(documented: Any, actual: Any) -> bool:
+    """Equal, a list and a tuple of the same items counting as the same."""
+    if isinstance(documented, list | tuple) and isinstance(actual, list | tuple):
+        return tuple(documented) == tuple(actual)
+    return type(documented) is type(actual) and documented == actual
+
+
+def reference_defaults() -> dict[str, str]:
+    """``{NAME: the first code span of its Default line}`` in ``settings.md``."""
+    found = {}
+    for heading, body in sections(page("settings.md"), "##").items():
+        names = re.findall(r"`SESSIONGUARD_([A-Z0-9_]+)`", heading)
+        default = re.search(r"^- \*\*Default\*\*: `([^`]+)`", body, re.MULTILINE)
+        if names and default:
+            found.update(dict.fromkeys(names, default.group(1)))
+    return found
+
+
+def readme_defaults() -> dict[str, str]:
+    """``{NAME: default}`` from the table in the README's "Settings" section.
+
+    A row may name several settings with one default each (``"log"`` /
+    ``"revoke"``), or one default for all of them.
+    """
+    table = sections((DOCS.parent / "README.md").read_text(), "##")["Settings"]
+    found = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("| `SESSIONGUARD_") or len(cells) < 2:
+            continue
+        names = re.findall(r"`SESSIONGUARD_([A-Z0-9_]+)`", cells[0])
+        defaults = re.findall(r"`([^`]+)`", cells[1])
+        if len(defaults) == 1:
+            defaults *= len(names)
+        assert len(defaults) == len(names), f"README: unclear defaults in {line}"
+        found.update(zip(names, defaults, strict=True))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("where", "documented"),
+    [("docs/settings.md", reference_defaults), ("README.md", readme_defaults)],
+)
+def test_documented_defaults_are_the_defaults_in_conf(
+    where: str, documented: Any
+) -> None:
+    defaults = documented()
+    assert len(defaults) >= (len(DEFAULTS) if where == "docs/settings.md" else 5)
+    wrong = {
+        name: (text, DEFAULTS.get(name))
+        for name, text in defaults.items()
+        if name not in DEFAULTS or not same_default(parse_default(text), DEFAULTS[name])
+    }
+    assert not wrong, f"{where}: documented default != conf.DEFAULTS: {wrong}"
 
 
 # -- management commands -------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import django
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
@@ -228,7 +229,10 @@ class FailingBackend(BaseEmailBackend):
 def test_a_failure_to_send_never_fails_the_sign_in(
     alice: Any, sign_in: SignIn, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
+    if django.VERSION >= (6, 1):  # MAILERS replaces the deprecated EMAIL_BACKEND
+        settings.MAILERS = {"default": {"BACKEND": f"{__name__}.FailingBackend"}}
+    else:
+        settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
     sign_in(IP, CHROME_120)
     with caplog.at_level(logging.ERROR, logger="django_sessionguard"):
         client = sign_in(IP_AWAY, FIREFOX_WINDOWS)  # asserts it signed in

@@ -298,27 +298,54 @@ def test_e031_good_guessing_settings(values: dict[str, Any]) -> None:
     "settings_module",
     ["example_project.settings", "example_project.settings_production"],
 )
+@pytest.mark.parametrize(
+    ("preload", "silenced"),
+    [("1", []), ("", ["security.W021"])],
+    ids=["hsts-preload", "default"],
+)
 def test_example_project_passes_check_deploy_with_debug_off(
-    settings_module: str,
+    settings_module: str, preload: str, silenced: list[str]
 ) -> None:
+    """Clean under ``check --deploy``, whether HSTS preload is asked for or not.
+
+    Preloading is opt-in (``DJANGO_HSTS_PRELOAD=1``): it is hard to undo. While
+    it is off, Django's own check asking for it (``security.W021``) is silenced,
+    and nothing else is.
+    """
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "sessions.example.com",
+        "DJANGO_HSTS_PRELOAD": preload,
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=EXAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 (our interpreter, manage.py)
+            [sys.executable, "manage.py", *args],
+            cwd=EXAMPLE,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues (0 silenced)." in result.stdout
+    assert (
+        f"System check identified no issues ({len(silenced)} silenced)."
+        in result.stdout
+    )
+    shown = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; "
+        "print(settings.SECURE_HSTS_PRELOAD, settings.SILENCED_SYSTEM_CHECKS)",
+    )
+    assert shown.stdout.split("\n")[-2] == f"{preload == '1'} {silenced}", shown
 
 
 @pytest.mark.slow

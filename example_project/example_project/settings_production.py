@@ -1,8 +1,9 @@
 """Production settings for the example project: PostgreSQL is the record, Redis
 (through django-redis) the hot path, everything configured from the environment.
 
-Run with ``DJANGO_SETTINGS_MODULE=example_project.settings_production`` after
-``pip install "django-sessionguard[redis]" "psycopg[binary]"``; check with
+Run with ``DJANGO_SETTINGS_MODULE=example_project.settings_production`` once
+django-sessionguard with its ``redis`` extra and ``psycopg[binary]`` are
+installed (from Git until the package is released: see the README); check with
 ``python manage.py check --deploy`` (clean with the variables below set).
 Nothing in this file is a secret, and nothing secret has a default.
 
@@ -17,11 +18,17 @@ Environment:
                                   sessionguard, postgres, (none)
     DATABASE_SSLMODE              libpq sslmode; default "prefer", use
                                   "verify-full" across a network you do not own
-    REDIS_URL                     default "redis://127.0.0.1:6379/0";
-                                  "rediss://..." for TLS
+    REDIS_URL                     the default cache; default
+                                  "redis://127.0.0.1:6379/0"; "rediss://..." for TLS
+    REDIS_SESSIONS_URL            the sessions' cache (SESSION_CACHE_ALIAS
+                                  "sessions"); default "redis://127.0.0.1:6379/1"
+    REDIS_KEY_PREFIX              default "example"
     SESSIONGUARD_TRUSTED_PROXIES  comma-separated addresses / CIDRs of your load
                                   balancers (only they may set X-Forwarded-For)
     SESSIONGUARD_MAX_SESSIONS     optional: sessions per user (evict the oldest)
+    DJANGO_HSTS_PRELOAD           "1" to ask browsers to preload HSTS (default
+                                  off: read the comment at SECURE_HSTS_PRELOAD)
+    DJANGO_STATIC_ROOT            optional: where collectstatic puts files
 
 The site's shape (apps, middleware, templates, URLs) is the demo's, without the
 demo's data app and its small limits. Everything that matters for a deployment
@@ -108,64 +115,85 @@ DATABASES = {
 
 # -- the hot path: Redis through django-redis -----------------------------------
 
-# Every web process on every machine shares this cache: a session revoked in
-# one process is gone in all of them.
+# Every web process on every machine shares these caches: a session revoked in
+# one process is gone in all of them. Sessions get an alias of their own
+# (SESSION_CACHE_ALIAS below), so cache.clear() on the default cache cannot
+# touch them and each can be sized and tuned apart (docs/deployment.md).
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_SESSIONS_URL = os.environ.get("REDIS_SESSIONS_URL", "redis://127.0.0.1:6379/1")
+REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "example")
+# A Redis that hangs must not hang every request with it: fail in about a
+# second (a cached_db load then goes to the database; an ending fails loudly).
+REDIS_TIMEOUTS = {"SOCKET_CONNECT_TIMEOUT": 1.0, "SOCKET_TIMEOUT": 1.0}
+
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "example"),
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
         "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            # A Redis that hangs must not hang every request with it: fail in
-            # about a second (a cached_db load then fails loudly, as it should).
-            "SOCKET_CONNECT_TIMEOUT": 1.0,
-            "SOCKET_TIMEOUT": 1.0,
+            **REDIS_TIMEOUTS,
             "CONNECTION_POOL_KWARGS": {
                 "max_connections": 50,
                 "health_check_interval": 30,
             },
-            # Never True for the sessions' cache: an ignored error on a
-            # revocation's DEL would leave the revoked session usable from the
-            # cache. django-sessionguard raises instead and the revocation can
-            # be retried (docs/architecture.md, "Ending sessions").
+        },
+    },
+    "sessions": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_SESSIONS_URL,
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
+        "OPTIONS": {
+            # django-redis's DefaultClient: reads and writes go to LOCATION.
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            **REDIS_TIMEOUTS,
+            "CONNECTION_POOL_KWARGS": {
+                "max_connections": 50,
+                "health_check_interval": 30,
+            },
+            # Never True for the sessions' cache (check E060): an ignored
+            # error on a revocation's write would leave the revoked session
+            # usable from the cache. django-sessionguard raises instead and
+            # the revocation can be retried (docs/faults.md).
             "IGNORE_EXCEPTIONS": False,
         },
     },
 }
-DJANGO_REDIS_IGNORE_EXCEPTIONS = False
 
-# Redis Sentinel (django-redis >= 5.4): the LOCATION's host is the name of the
-# monitored primary; django-redis asks the sentinels where it is now.
+# Redis Sentinel (django-redis >= 5.4), from docs/deployment.md: the
+# LOCATION's host is the name of the monitored primary, and django-redis's
+# SentinelConnectionFactory asks the sentinels where it is now and follows
+# failovers. Keep the default client, so that every command, reads included,
+# goes to the primary. Not django_redis.client.SentinelClient: it sends reads
+# to replicas, and Redis replication is asynchronous, so a replica can still
+# return a session just revoked on the primary (or the data before a save).
 #
-# CACHES = {
-#     "default": {
-#         "BACKEND": "django_redis.cache.RedisCache",
-#         "LOCATION": "redis://mymaster/0",
-#         "KEY_PREFIX": "example",
-#         "OPTIONS": {
-#             "CLIENT_CLASS": "django_redis.client.SentinelClient",
-#             "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
-#             "CONNECTION_POOL_CLASS": "redis.sentinel.SentinelConnectionPool",
-#             "SENTINELS": [
-#                 ("sentinel-1", 26379),
-#                 ("sentinel-2", 26379),
-#                 ("sentinel-3", 26379),
-#             ],
-#             # Options for talking to the sentinels (add "password" if needed).
-#             "SENTINEL_KWARGS": {"socket_timeout": 0.5},
-#             "SOCKET_CONNECT_TIMEOUT": 1.0,
-#             "SOCKET_TIMEOUT": 1.0,
-#             "IGNORE_EXCEPTIONS": False,
-#         },
+# SENTINELS = [
+#     ("sentinel-1.internal", 26379),
+#     ("sentinel-2.internal", 26379),
+#     ("sentinel-3.internal", 26379),
+# ]
+# CACHES["sessions"] = {
+#     "BACKEND": "django_redis.cache.RedisCache",
+#     # The host part is the Sentinel service (primary) name, not a host.
+#     "LOCATION": "redis://mymaster/1",
+#     "KEY_PREFIX": REDIS_KEY_PREFIX,
+#     "OPTIONS": {
+#         "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+#         "SENTINELS": SENTINELS,
+#         # Optional: credentials of the sentinels themselves.
+#         # "SENTINEL_KWARGS": {"password": "..."},
+#         **REDIS_TIMEOUTS,
+#         "IGNORE_EXCEPTIONS": False,
 #     },
 # }
+DJANGO_REDIS_IGNORE_EXCEPTIONS = False  # django-redis's default, said out loud
 
 # -- sessions ---------------------------------------------------------------------
 
 # Redis in front of the database; the engine stores key hashes, never keys.
 SESSION_ENGINE = "django_sessionguard.backends.cached_db"
-SESSION_CACHE_ALIAS = "default"
+SESSION_CACHE_ALIAS = "sessions"
 # __Host-: the browser keeps the cookie only if it is Secure, for Path=/ and
 # without Domain, so no subdomain can plant or overwrite a session cookie.
 SESSION_COOKIE_NAME = "__Host-sessionid"
@@ -194,11 +222,16 @@ SESSIONGUARD_TRUSTED_PROXIES = env_list("SESSIONGUARD_TRUSTED_PROXIES")
 SECURE_SSL_REDIRECT = True
 # Only if your proxy sets X-Forwarded-Proto (and strips it from clients):
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# One year of HSTS. Preload only once every subdomain serves HTTPS: it is
-# hard to undo.
+# One year of HSTS.
 SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
+# Preload (hstspreload.org) only once every subdomain, now and later, serves
+# HTTPS: browsers then refuse plain HTTP for the whole domain, and removal from
+# their lists takes months. Off unless DJANGO_HSTS_PRELOAD=1; while it is off,
+# Django's deploy check that asks for it (security.W021) is silenced, by
+# decision rather than oversight.
+SECURE_HSTS_PRELOAD = os.environ.get("DJANGO_HSTS_PRELOAD", "") == "1"
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

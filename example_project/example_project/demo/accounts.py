@@ -31,13 +31,21 @@ ALICE = DemoAccount(
     "alice", "alice-demo", _("signed in on four devices: desktop, two phones, a script")
 )
 BOB = DemoAccount("bob", "bob-demo", _("signed in on a Mac and an iPhone"))
+CAROL = DemoAccount(
+    "carol",
+    "carol-demo",
+    _(
+        "no devices yet; a 3-minute idle timeout, so the idle warning opens "
+        "after a minute without a request"
+    ),
+)
 STAFF = DemoAccount(
     "staff",
     "staff-demo",
     _("staff, not a superuser: may view and revoke sessions in the admin"),
     is_staff=True,
 )
-ACCOUNTS = (ALICE, BOB, STAFF)
+ACCOUNTS = (ALICE, BOB, CAROL, STAFF)
 
 #: The staff account's permissions: exactly what the sessions admin needs
 #: (revoking takes the explicit ``revoke_session`` permission).

@@ -73,6 +73,11 @@ ANDROID_CHROME = Device(
     "(KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36",
 )
 CURL = Device("curl", "curl/8.5.0", accept=JSON)
+#: A crawler: parsed as device type "bot" (curl, a script, is "other").
+GOOGLEBOT = Device(
+    "Googlebot",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+)
 
 
 def demo_host() -> str:

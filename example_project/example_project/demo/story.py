@@ -3,7 +3,7 @@
 Every step is a request through the site (sign in, browse, sign out, come back
 after a break) or a call to django-sessionguard's services (revoking), made at
 a moment set on the :class:`~example_project.demo.clock.VirtualClock`. The
-result is what the product records for such a week:
+result is what the product records over nine days:
 
 * alice: four live sessions (Chrome on a Windows desktop, Safari on an
   iPhone that moved from home Wi-Fi to the mobile network, Firefox on an
@@ -13,10 +13,16 @@ result is what the product records for such a week:
   sign-out, a session that expired after inactivity, and a phone whose
   session staff revoked;
 * staff: two live sessions, the staff limit; a third sign-in evicted the
-  least recently active one (an iPad).
+  least recently active one (an iPad);
+* a crawler (Googlebot) that fetched the home page: an anonymous session of
+  device type "bot".
 
-Live sessions were last active within the demo's 15-minute idle timeout;
-sign-ins are spread over nine days for the dashboard's chart.
+carol has no history: she is there to try the short idle timeout.
+
+Live sessions were last active at most 13 minutes before seeding, well within
+the demo's two-hour idle timeout (``example_project.demo.limits``), so they
+stay listed for more than an hour and a half after ``seed_demo``. Sign-ins
+are spread over nine days for the dashboard's chart.
 
 Addresses come from the documentation ranges (RFC 5737, RFC 3849).
 """
@@ -51,10 +57,11 @@ HOTEL = "192.0.2.77"
 STAFF_OFFICE = "198.51.100.10"
 STAFF_HOME = "203.0.113.88"
 JUMP_HOST = "192.0.2.20"
+CRAWLER = "192.0.2.66"
 
 
 class Story:
-    """The demo week, told through browsers and services on one clock."""
+    """The demo's nine days, told through browsers and services on one clock."""
 
     def __init__(self, clock: VirtualClock, users: dict[str, Any]) -> None:
         self.clock = clock
@@ -86,10 +93,17 @@ class Story:
             self.at(end)
             browser.get(paths[index % len(paths)])
 
+    def crawl(self, device: Device, ip: str, when: datetime, *paths: str) -> None:
+        """A crawler's visit: one request per path, each without cookies."""
+        self.at(when)
+        for path in paths:
+            Browser(device, ip).get(path)
+
     def tell(self) -> None:
         self.alice()
         self.bob()
         self.staff()
+        self.crawler()
 
     # -- the people ---------------------------------------------------------
 
@@ -143,11 +157,12 @@ class Story:
         mac.sign_out()
 
         # Six days ago in a hotel's business centre: he walked away, and the
-        # next click, 45 minutes later, found the session expired.
+        # next click, three hours later (past the two-hour idle timeout),
+        # found the session expired.
         hotel = self.open(browsers.WINDOWS_EDGE, HOTEL, ago(days=6, hours=4))
         hotel.sign_in(BOB)
         self.browse(hotel, ago(days=6, hours=4), ago(days=6, hours=3, minutes=50))
-        self.at(ago(days=6, hours=3, minutes=5))
+        self.at(ago(days=6, minutes=50))
         hotel.get(self.devices, status=302)
 
         # Two days ago his phone was stolen; staff revoked its session, and
@@ -192,3 +207,16 @@ class Story:
         tablet.get(self.dashboard, status=302)
         self.browse(jump, ago(minutes=45), ago(minutes=9), self.dashboard)
         self.browse(desk, ago(minutes=35), ago(minutes=3), self.dashboard, self.home)
+
+    def crawler(self) -> None:
+        # An hour ago a crawler fetched the home page and the login page. It
+        # keeps no cookies; the home page keeps a visit count in the session
+        # of visitors who are not signed in, so its visit there is recorded as
+        # an anonymous session, parsed as a bot (the login page stores nothing).
+        self.crawl(
+            browsers.GOOGLEBOT,
+            CRAWLER,
+            self.clock.ago(hours=1),
+            self.home,
+            reverse("login"),
+        )

@@ -1,8 +1,9 @@
-"""``manage.py seed_demo``: the demo accounts and their week, then what to open.
+"""``manage.py seed_demo``: the demo accounts and their nine days, then what to open.
 
 Idempotent by starting over: a second run ends the demo accounts' sessions
-(yours too, if you signed in as one of them), deletes their events, resets
-their passwords and replays the same story, so the counts come out the same.
+(yours too, if you signed in as one of them) and the anonymous ones, deletes
+their events, resets their passwords and replays the same story, so the
+counts come out the same.
 Everything happens in one transaction: a run that fails leaves the previous
 demo data as it was.
 """
@@ -17,6 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -50,8 +52,8 @@ def event_log_level(level: int) -> Iterator[None]:
 
 class Command(BaseCommand):
     help = _(
-        "Create the demo accounts (alice, bob, staff) and replay a week of their "
-        "sessions and events through the site. Run again, it starts over."
+        "Create the demo accounts (alice, bob, carol, staff) and replay nine days "
+        "of their sessions and events through the site. Run again, it starts over."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -80,8 +82,8 @@ class Command(BaseCommand):
         if ended or deleted:
             write(
                 _(
-                    "Demo data reseeded: the demo accounts' %(sessions)d sessions "
-                    "and %(events)d events were replaced."
+                    "Demo data reseeded: %(sessions)d sessions (the demo accounts' "
+                    "and anonymous ones) and %(events)d events were replaced."
                 )
                 % {"sessions": ended, "events": deleted}
             )
@@ -102,6 +104,21 @@ class Command(BaseCommand):
                 % {"count": events.total()},
             }
         )
+        deadline = records.first_idle_deadline(users.values())
+        if deadline is not None:
+            minutes = max(0, int((deadline - timezone.now()).total_seconds() // 60))
+            write(
+                ngettext(
+                    "The seeded sessions stay live for another %(count)d minute "
+                    "(the idle timeout counts from their last request); run make "
+                    "demo again to reseed.",
+                    "The seeded sessions stay live for another %(count)d minutes "
+                    "(the idle timeout counts from their last request); run make "
+                    "demo again to reseed.",
+                    minutes,
+                )
+                % {"count": minutes}
+            )
         write("")
         write(self.style.MIGRATE_HEADING(_("Sign in as (username / password):")))
         for account in ACCOUNTS:
