@@ -76,6 +76,10 @@ EXPLAINED_KINDS = (
     EventKind.EXPIRED_ABSOLUTE,
 )
 
+#: In the name of each of the app's own cookies (``sessionguard_ended``,
+#: ``sessionguard_stale``, with the session cookie's prefix if it has one).
+OWN_COOKIE_MARK = "sessionguard_"
+
 #: ``(kind, timeout, reason)`` of an ending to report on this response.
 Ended = tuple[str, int | None, str]
 
@@ -87,10 +91,20 @@ def is_passive(request: HttpRequest) -> bool:
     with :func:`django_sessionguard.decorators.passive` (or any view, or view
     class, with ``sessionguard_passive = True``).
     """
-    if getattr(request, "_sessionguard_passive", False):
-        return True
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        view = match.func
+        if getattr(view, "sessionguard_passive", False) or getattr(
+            getattr(view, "view_class", None), "sessionguard_passive", False
+        ):
+            return True
     prefixes = conf.PASSIVE_PATHS
     return bool(prefixes) and request.path_info.startswith(prefixes)
+
+
+def carries_our_cookies(request: HttpRequest) -> bool:
+    """Whether the client sent any of the app's own cookies (any name prefix)."""
+    return any(OWN_COOKIE_MARK in name for name in request.COOKIES)
 
 
 def _is_login_page(request: HttpRequest) -> bool:
@@ -112,7 +126,9 @@ class SessionGuardMiddleware(SessionMiddleware):
             user_agent=request.META.get("HTTP_USER_AGENT"),
         )
         current_request.set(request)
-        stale_cache.note_request(request, session)
+        if carries_our_cookies(request):
+            request._sessionguard_cookies = True  # type: ignore[attr-defined]
+            stale_cache.note_request(request, session)
         if session.session_key is None:
             return None
         try:
@@ -126,11 +142,11 @@ class SessionGuardMiddleware(SessionMiddleware):
     ) -> HttpResponse | None:
         """End the session here if a deadline passed or policy forbids a change."""
         cookie_key = session.session_key
-        session.get(USER_ID_KEY)  # load it: a dead cookie drops the key
+        user_id = session.get(USER_ID_KEY)  # loads it: a dead cookie drops the key
         if session.session_key is None:
             return self._explain_dead_cookie(request, cookie_key)
-        if not lifecycle.is_signed_in(session):
-            return None
+        if user_id is None:
+            return None  # anonymous: no deadline, no context to compare
 
         def load_user() -> Any:
             # Cached where AuthenticationMiddleware looks, so it is loaded once.
@@ -229,15 +245,6 @@ class SessionGuardMiddleware(SessionMiddleware):
         )
         return None
 
-    def process_view(
-        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
-    ) -> None:
-        view_class = getattr(view_func, "view_class", None)
-        if getattr(view_func, "sessionguard_passive", False) or getattr(
-            view_class, "sessionguard_passive", False
-        ):
-            request._sessionguard_passive = True  # type: ignore[attr-defined]
-
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
@@ -255,13 +262,18 @@ class SessionGuardMiddleware(SessionMiddleware):
         clear_site_data_after_sign_out(request, response)
         session = getattr(request, "session", None)
         if isinstance(session, SessionGuardStore):
-            self._update_ended_cookie(request, response, session)
-            if response.status_code < 500 and (
-                not is_passive(request)
-                or getattr(request, "_sessionguard_context_changed", False)
+            if response.status_code < 500:
+                self.record_activity(request, session)
+            # The app's own cookies (why a session ended; the stale-cache
+            # reminder): nothing to do unless the client sent one, or this
+            # request ended the session or wrote past the cache.
+            if (
+                getattr(request, "_sessionguard_cookies", False)
+                or hasattr(request, "_sessionguard_ended")
+                or session.cache_behind
             ):
-                self.record_activity(session)
-            stale_cache.update_response(request, response, session)
+                self._update_ended_cookie(request, response, session)
+                stale_cache.update_response(request, response, session)
         current_request.set(None)
         return response
 
@@ -288,9 +300,19 @@ class SessionGuardMiddleware(SessionMiddleware):
         if shown or signed_in:
             delete_ended_cookie(response)
 
-    def record_activity(self, session: SessionGuardStore) -> None:
-        """Write last-activity if due; a database error never fails the request."""
+    def record_activity(self, request: HttpRequest, session: SessionGuardStore) -> None:
+        """Write last-activity if due; a database error never fails the request.
+
+        Not for passive requests (:func:`is_passive`), unless the client's
+        address or browser changed: that is recorded at once.
+        """
         if not session.accessed or not hasattr(session, "_session_cache"):
+            return
+        if not session.activity_due():  # the usual case: nothing to write
+            return
+        if is_passive(request) and not getattr(
+            request, "_sessionguard_context_changed", False
+        ):
             return
         try:
             session.touch()

@@ -23,6 +23,7 @@ from django.contrib.sessions.backends.signed_cookies import (
 )
 from django.core.cache import caches
 from django.core.management import call_command
+from django.db import IntegrityError
 from django.test import override_settings
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -242,6 +243,35 @@ def test_save_must_create_refuses_an_existing_key(store_class: Store) -> None:
     with pytest.raises(CreateError):
         other.save(must_create=True)
     assert store_class(key)["a"] == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the user foreign key is checked at commit
+def test_a_create_that_fails_for_another_reason_than_the_key_raises_at_once(
+    store_class: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a key collision makes ``create()`` draw another key.
+
+    Django's ``create()`` loops until ``save(must_create=True)`` stops raising
+    ``CreateError``: a session naming a user who no longer exists (deleted
+    meanwhile) would otherwise loop forever.
+    """
+    drawn: list[str] = []
+    real_new_key = store_class._get_new_session_key
+
+    def new_key(self: Any) -> str:
+        key: str = real_new_key(self)
+        drawn.append(key)
+        if len(drawn) > 5:
+            raise AssertionError("create() kept drawing keys")
+        return key
+
+    monkeypatch.setattr(store_class, "_get_new_session_key", new_key)
+    session = store_class()
+    session[SESSION_KEY] = "987654321"  # no such user
+    with pytest.raises(IntegrityError):
+        session.save()
+    assert len(drawn) == 1
+    assert Session.objects.count() == 0
 
 
 def test_save_of_deleted_session_raises_update_error(store_class: Store) -> None:

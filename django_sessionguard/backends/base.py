@@ -191,6 +191,11 @@ class SessionGuardStore(DjangoDBStore):
         self._client_user_agent = cleaned
 
     @property
+    def cache_behind(self) -> bool:
+        """Whether a write reached the database but not the cache (no cache here)."""
+        return False
+
+    @property
     def activity(self) -> Activity | None:
         """The activity record that came with the last load or write."""
         return self._activity
@@ -363,7 +368,11 @@ class SessionGuardStore(DjangoDBStore):
                     # BEGIN/COMMIT pair would cost two round trips at sign-in.
                     obj.save(force_insert=True, using=using)
             except IntegrityError:
-                raise CreateError from None
+                if self._key_taken(obj, using):
+                    raise CreateError from None  # create() draws another key
+                # Anything else (a user deleted meanwhile, say) is not solved
+                # by another key: Django's create() would retry forever.
+                raise
             return
         # A queryset UPDATE of the named columns: one statement, no savepoint,
         # and a vanished row (0 rows) leaves any outer transaction usable.
@@ -380,6 +389,10 @@ class SessionGuardStore(DjangoDBStore):
             raise UpdateError from None
         if not updated:
             raise UpdateError
+
+    def _key_taken(self, obj: Model, using: str) -> bool:
+        key_hash = getattr(obj, "key_hash", None)
+        return self.model._base_manager.using(using).filter(key_hash=key_hash).exists()
 
     def _prepare_save(
         self, obj: AbstractSession, must_create: bool
