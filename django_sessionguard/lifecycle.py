@@ -16,7 +16,11 @@ from typing import Any
 from django.contrib.auth import SESSION_KEY as USER_ID_KEY
 
 from django_sessionguard import privacy
-from django_sessionguard.backends.base import Activity, SessionGuardStore
+from django_sessionguard.backends.base import (
+    Activity,
+    SessionGuardStore,
+    authentication_time,
+)
 from django_sessionguard.conf import conf, resolve_per_user
 from django_sessionguard.devices import parse_user_agent
 from django_sessionguard.events import EndReason, EventKind
@@ -61,10 +65,12 @@ def ending_for(
     timeout. The user object is fetched (through ``get_user``) only when a
     timeout is configured as a per-user callable.
     """
-    if not is_signed_in(session):
+    # Asked on every signed-in request: the session's data is read once.
+    data = session._get_session()
+    if data.get(USER_ID_KEY) is None:
         return None
     now = time.time() if now is None else now
-    authenticated_at = session.authenticated_at
+    authenticated_at = authentication_time(data)
     cutoff = conf.NOT_VALID_BEFORE
     if cutoff is not None and (authenticated_at is None or authenticated_at < cutoff):
         return Ending(EventKind.REVOKED_BY_SYSTEM, reason=EndReason.NOT_VALID_BEFORE)

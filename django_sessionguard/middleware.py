@@ -142,10 +142,10 @@ class SessionGuardMiddleware(SessionMiddleware):
     ) -> HttpResponse | None:
         """End the session here if a deadline passed or policy forbids a change."""
         cookie_key = session.session_key
-        user_id = session.get(USER_ID_KEY)  # loads it: a dead cookie drops the key
+        data = session._get_session()  # loads it: a dead cookie drops the key
         if session.session_key is None:
             return self._explain_dead_cookie(request, cookie_key)
-        if user_id is None:
+        if data.get(USER_ID_KEY) is None:
             return None  # anonymous: no deadline, no context to compare
 
         def load_user() -> Any:
@@ -258,7 +258,8 @@ class SessionGuardMiddleware(SessionMiddleware):
         self, request: HttpRequest, response: HttpResponse
     ) -> HttpResponse:
         response = super().process_response(request, response)
-        forbid_storing_session_cookie(response)
+        if response.cookies:
+            forbid_storing_session_cookie(response)
         clear_site_data_after_sign_out(request, response)
         session = getattr(request, "session", None)
         if isinstance(session, SessionGuardStore):

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -57,9 +57,12 @@ ACTIVITY_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Activity:
-    """When a session was last active, and from which address and browser."""
+class Activity(NamedTuple):
+    """When a session was last active, and from which address and browser.
+
+    A named tuple: read from the cache on every request, so it is built as
+    cheaply as Python builds anything.
+    """
 
     last_activity: float
     ip_address: str | None
@@ -71,18 +74,49 @@ class Activity:
     @classmethod
     def from_cache(cls, value: object) -> Activity | None:
         """Rebuild from a cached tuple; anything malformed reads as unknown."""
+        if type(value) is tuple and len(value) == 3:
+            at, ip, ua = value
+            # What this app writes: checked with exact types, the usual case.
+            if (
+                type(at) is float
+                and type(ua) is str
+                and (ip is None or type(ip) is str)
+            ):
+                return cls(at, ip, ua)
         if not isinstance(value, tuple | list) or len(value) != 3:
             return None
         at, ip, ua = value
-        if not isinstance(at, int | float) or not isinstance(ua, str):
+        if isinstance(at, bool) or not isinstance(at, int | float):
             return None
-        if ip is not None and not isinstance(ip, str):
+        if not isinstance(ua, str) or (ip is not None and not isinstance(ip, str)):
             return None
         return cls(float(at), ip, ua)
 
     @classmethod
     def from_row(cls, row: AbstractSession) -> Activity:
         return cls(row.last_activity.timestamp(), row.ip_address, row.user_agent)
+
+
+def authentication_time(data: Mapping[str, Any]) -> float | None:
+    """When a session's user last authenticated (epoch seconds), from its data."""
+    value = data.get(AUTH_AT_KEY)
+    if type(value) is float:  # as stored by this app
+        return value
+    return float(value) if isinstance(value, int | float) else None
+
+
+# Every request binds its client: remembered per distinct (address, browser).
+@lru_cache(maxsize=2048)
+def _kept_of_client(
+    ip_address: str | None,
+    user_agent: str | None,
+    keep: Callable[[str | None, str], tuple[str | None, str]] | None,
+) -> tuple[str | None, str]:
+    """What is recorded of a client: the User-Agent bounded, both as privacy allows."""
+    cleaned = clean_user_agent(user_agent)
+    if keep is None:  # the defaults: kept as received
+        return ip_address, cleaned
+    return keep(ip_address, cleaned)
 
 
 def get_engine_store_class() -> type[SessionGuardStore] | None:
@@ -125,14 +159,14 @@ class SessionGuardStore(DjangoDBStore):
 
         async def _aget_or_create_session_key(self) -> str: ...
 
-    def __init__(self, session_key: str | None = None) -> None:
-        super().__init__(session_key)
-        self._client_ip: str | None = None
-        self._client_user_agent: str | None = None
-        self._activity: Activity | None = None
-        self._activity_written = False
-        self._saved_snapshot: tuple[str | None, bytes] | None = None
-        self._cycling = False
+    # Per-request state, set on the instance when it changes (class defaults:
+    # a store is built on every request, so its constructor stays Django's).
+    _client_ip: str | None = None
+    _client_user_agent: str | None = None
+    _activity: Activity | None = None
+    _activity_written = False
+    _saved_snapshot: tuple[str | None, bytes] | None = None
+    _cycling = False
 
     @classmethod
     def get_model_class(cls) -> type[AbstractSession]:  # type: ignore[override]
@@ -183,12 +217,9 @@ class SessionGuardStore(DjangoDBStore):
         the privacy settings (:mod:`django_sessionguard.privacy`): everything
         recorded later starts from these values.
         """
-        cleaned = clean_user_agent(user_agent)
-        keep = conf.client_filter  # None at the defaults: kept as received
-        if keep is not None:
-            ip_address, cleaned = keep(ip_address, cleaned)
-        self._client_ip = ip_address
-        self._client_user_agent = cleaned
+        self._client_ip, self._client_user_agent = _kept_of_client(
+            ip_address, user_agent, conf.client_filter
+        )
 
     @property
     def cache_behind(self) -> bool:
@@ -203,8 +234,7 @@ class SessionGuardStore(DjangoDBStore):
     @property
     def authenticated_at(self) -> float | None:
         """When the session's user last authenticated (epoch seconds), if known."""
-        value = self._get_session().get(AUTH_AT_KEY)
-        return float(value) if isinstance(value, int | float) else None
+        return authentication_time(self._get_session())
 
     def activity_due(self, now: float | None = None) -> bool:
         """Whether the next write should also record activity.

@@ -102,20 +102,22 @@ class SessionStore(SessionGuardStore):
     #: that process stalls.
     tombstone_timeout = 300
 
+    # Per-request state: class defaults, set on the instance when it changes.
+    #: A cache call failed during this request: make no more.
+    _cache_failed = False
+    #: The database has a write the cache did not get.
+    _cache_behind = False
+    #: The client says the cached copy may be older than the row.
+    _distrust_cache = False
+    #: The cached copy was checked (and dropped if it was suspect).
+    _cache_repaired = False
+    #: ``(key hash, data)`` of the session flush() or cycle_key() is ending.
+    _held_for_ending: tuple[str, dict[str, Any]] | None = None
+
     def __init__(self, session_key: str | None = None) -> None:
         self._cache: BaseCache = caches[settings.SESSION_CACHE_ALIAS]
-        #: A cache call failed during this request: make no more.
-        self._cache_failed = False
-        #: The database has a write the cache did not get.
-        self._cache_behind = False
-        #: The client says the cached copy may be older than the row.
-        self._distrust_cache = False
-        #: The cached copy was checked (and dropped if it was suspect).
-        self._cache_repaired = False
         #: Key hashes this store has already written tombstones for.
         self._sealed: set[str] = set()
-        #: ``(key hash, data)`` of the session flush() or cycle_key() is ending.
-        self._held_for_ending: tuple[str, dict[str, Any]] | None = None
         super().__init__(session_key)
 
     # -- cache keys --------------------------------------------------------
