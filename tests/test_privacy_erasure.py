@@ -15,7 +15,9 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -114,7 +116,13 @@ def test_erase_user_history_rejects_a_bad_batch_size(user: Any) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_async_twin(user: Any) -> None:
     log_in(Client(REMOTE_ADDR=IP, HTTP_USER_AGENT=USER_AGENT))
-    erasure = asyncio.run(services.aerase_user_history(user))
+    try:
+        erasure = asyncio.run(services.aerase_user_history(user))
+    finally:
+        # Outside async_to_sync, sync_to_async runs the erasure in asgiref's
+        # own worker thread, whose database connection nothing else closes:
+        # left open, it kept PostgreSQL from dropping the test database.
+        asyncio.run(sync_to_async(connections.close_all)())
     assert erasure.sessions_ended == 1
     assert not SessionEvent.objects.filter(user=user).exists()
 
