@@ -3,9 +3,12 @@
 # Test legs (see README "Test legs"):
 #   Django 5.2 (.venv)     : SQLite + local memory, always
 #                            PostgreSQL + Redis, when both answer (or required)
-#   Django 6.x (.venv-dj6) : the same two legs, when Python >= 3.12 is found
+#                            MariaDB/MySQL + Redis, when both answer (or required)
+#   Django 6.x (.venv-dj6) : SQLite and PostgreSQL legs, when Python >= 3.12 is found
+#                            (MariaDB on Django 6 by hand, to keep CI short:
+#                            make test-mysql-leg LEG_VENV=.venv-dj6 LEG_NAME="Django 6")
 # SESSIONGUARD_REQUIRE_SERVICES=1 makes every leg mandatory (CI): a missing
-# service or interpreter fails the run instead of skipping a leg.
+# service, interpreter or database driver fails the run instead of skipping a leg.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -34,20 +37,24 @@ FIND_DJ6_PYTHON = $(shell \
 	    p="$$(pyenv prefix $$v)/bin/python"; [ -x "$$p" ] && { echo "$$p"; exit 0; }; done; \
 	fi)
 
-# Exits 0 when PostgreSQL and Redis (as tests/settings.py would reach them) answer.
-SERVICES_UP = $(PY) -c 'import os, socket, urllib.parse as u; \
+# $(call services_up,PORT): exits 0 when the server database (default port
+# PORT) and Redis, as tests/settings.py would reach them, answer.
+services_up = $(PY) -c 'import os, socket, urllib.parse as u; \
 r = u.urlsplit(os.environ.get("SESSIONGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")); \
 [socket.create_connection(a, timeout=1).close() for a in ( \
-(os.environ.get("SESSIONGUARD_TEST_DB_HOST", "127.0.0.1"), int(os.environ.get("SESSIONGUARD_TEST_DB_PORT", "5432"))), \
+(os.environ.get("SESSIONGUARD_TEST_DB_HOST", "127.0.0.1"), int(os.environ.get("SESSIONGUARD_TEST_DB_PORT", "$(1)"))), \
 (r.hostname or "127.0.0.1", r.port or 6379))]' 2>/dev/null
+SERVICES_UP = $(call services_up,5432)
+MYSQL_UP = $(call services_up,3306)
 
 REQUIRED = [ "$${SESSIONGUARD_REQUIRE_SERVICES:-}" = 1 ]
 
-.PHONY: help venv venv-dj6 test test-leg lint docs demo demo-serve clean
+.PHONY: help venv venv-dj6 venv-mysql test test-leg test-mysql-leg lint docs demo demo-serve clean
 
 help:
 	@echo "make venv   create/refresh .venv (Python 3.11, Django 5.2, test, dev, redis and docs extras)"
 	@echo "make test   run every test leg this machine can run (see Makefile header)"
+	@echo "make venv-mysql  add mysqlclient to .venv for SESSIONGUARD_TEST_DB=mysql (needs libmariadb-dev, pkg-config)"
 	@echo "make lint   ruff check, ruff format --check, mypy (strict) on the package"
 	@echo "make docs   build the documentation site into site/ (MkDocs, warnings are errors)"
 	@echo "make demo   seed the example project (alice, bob, carol, staff) and serve it on $(DEMO_ADDR)"
@@ -76,6 +83,17 @@ $(VENV_DJ6)/.installed: pyproject.toml
 	$(PY_DJ6) -m pip install --quiet -e ".[test,redis]" "django>=6.0,<7"
 	@touch $@
 
+# The MariaDB/MySQL legs' driver: mysqlclient (the "mysql" extra), in the
+# virtualenv of the leg, installed only when such a leg runs. It has no Linux
+# wheels: pip builds it against the MariaDB (or MySQL) client library, found
+# with pkg-config (Debian: apt-get install libmariadb-dev pkg-config, which
+# .ci/run does; macOS: brew install mariadb-connector-c pkg-config).
+venv-mysql: $(VENV)/.installed-mysql
+
+%/.installed-mysql: %/.installed
+	$*/bin/python -m pip install --quiet -e ".[mysql]"
+	@touch $@
+
 # -- tests ----------------------------------------------------------------------
 
 # The browser tests exercise pages, not storage: they run on the SQLite legs of
@@ -89,6 +107,22 @@ test-leg:
 	@echo "=== $$($(LEG_PY) -c 'import django; print("Django", django.get_version())'): SESSIONGUARD_TEST_DB=$(DB) SESSIONGUARD_TEST_CACHE=$(CACHE) ==="
 	SESSIONGUARD_TEST_DB=$(DB) SESSIONGUARD_TEST_CACHE=$(CACHE) $(LEG_PY) -m pytest $(if $(MARK),-m "$(MARK)") $(PYTEST_ARGS)
 
+# The MariaDB/MySQL + Redis leg of one virtualenv:
+#   make test-mysql-leg LEG_VENV=.venv LEG_NAME="Django 5.2"
+# Run when 127.0.0.1:3306 and :6379 answer and mysqlclient installs; skipped
+# (said so) otherwise, unless SESSIONGUARD_REQUIRE_SERVICES=1 (then it fails).
+test-mysql-leg:
+	@if ! $(REQUIRED) && ! $(MYSQL_UP); then \
+	  echo; echo "=== SKIPPED $(LEG_NAME) MariaDB/MySQL + Redis leg: 127.0.0.1:3306 / :6379 do not answer ==="; \
+	elif ! $(MAKE) --no-print-directory $(LEG_VENV)/.installed-mysql; then \
+	  if $(REQUIRED); then \
+	    echo "mysqlclient did not install: the MariaDB/MySQL leg needs the client library's headers and pkg-config (Debian: apt-get install libmariadb-dev pkg-config)." >&2; exit 1; \
+	  fi; \
+	  echo; echo "=== SKIPPED $(LEG_NAME) MariaDB/MySQL + Redis leg: mysqlclient did not install (Debian: apt-get install libmariadb-dev pkg-config) ==="; \
+	else \
+	  $(MAKE) --no-print-directory test-leg LEG_PY=$(LEG_VENV)/bin/python DB=mysql CACHE=redis MARK="$(SERVER_LEG_MARK)"; \
+	fi
+
 test: venv
 	@$(MAKE) --no-print-directory test-leg LEG_PY=$(PY) DB=sqlite CACHE=locmem
 	@if $(REQUIRED) || $(SERVICES_UP); then \
@@ -96,6 +130,7 @@ test: venv
 	else \
 	  echo; echo "=== SKIPPED Django 5.2 PostgreSQL + Redis leg: 127.0.0.1:5432 / :6379 do not answer ==="; \
 	fi
+	@$(MAKE) --no-print-directory test-mysql-leg LEG_VENV=$(VENV) LEG_NAME="Django 5.2"
 	@if $(REQUIRED) || [ -n "$(DJ6_PYTHON)" ]; then \
 	  $(MAKE) --no-print-directory venv-dj6; \
 	  $(MAKE) --no-print-directory test-leg LEG_PY=$(PY_DJ6) DB=sqlite CACHE=locmem; \
@@ -169,7 +204,7 @@ screenshots: venv
 
 # Only the fault tests (tests/faults/, marker "faults"), on the PostgreSQL +
 # Redis leg: real redis-server processes killed, restarted and paused mid-request
-# (docs/faults.md). `make test` runs them too, on both server legs.
+# (docs/faults.md). `make test` runs them too, on every server-database leg.
 .PHONY: test-faults
 test-faults: venv
 	SESSIONGUARD_TEST_DB=postgres SESSIONGUARD_TEST_CACHE=redis $(PY) -m pytest -m faults $(PYTEST_ARGS)

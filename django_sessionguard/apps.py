@@ -13,6 +13,7 @@ class SessionGuardConfig(AppConfig):
         from django_sessionguard import (  # noqa: F401  (registers checks)
             checks,
             cookie_checks,
+            isolation_checks,
             receivers,
         )
 

@@ -307,10 +307,13 @@ def revoke_other_sessions(
 
     Returns how many *live* sessions were ended. Sessions already past a
     timeout go too, recorded as what ended them (``expired_idle``...), and
-    are not counted: the devices page never listed them.
+    are not counted: the devices page never listed them. A ``keep_reference``
+    that is not a well-formed reference names no session, on every database
+    (MySQL's case-insensitive collations would otherwise keep the session
+    ``"ABC..."`` names as if it were ``"abc..."``).
     """
     sessions = Session.objects.for_user(user)
-    if keep_reference:
+    if keep_reference and is_reference(keep_reference):
         sessions = sessions.exclude(reference=keep_reference)
     return _live_count(
         _end(sessions, kind=kind, actor=actor, reason=reason, owner=user)

@@ -46,6 +46,15 @@ def leg_services() -> set[str]:
     return services
 
 
+#: For a test that needs a server database but not a particular one (row locks,
+#: writers in several connections at once): PostgreSQL or MySQL/MariaDB.
+#: ``services()`` without names asks for Redis as well.
+server_database = pytest.mark.skipif(
+    not leg_services() & {"postgres", "mysql"},
+    reason="needs a server database (PostgreSQL or MySQL/MariaDB)",
+)
+
+
 def redis_url() -> str:
     return str(django_settings.TEST_REDIS_URL)
 

@@ -2,14 +2,18 @@
 
 ``SESSIONGUARD_TEST_DB``
     ``sqlite`` (default; pytest-django runs it in memory), ``postgres`` or
-    ``mysql`` (needs ``mysqlclient`` or ``PyMySQL``). Server databases read
-    ``SESSIONGUARD_TEST_DB_HOST`` / ``_PORT`` / ``_USER`` / ``_PASSWORD`` /
-    ``_NAME``; the defaults match the local services (127.0.0.1, trust/root,
-    database ``sessionguard``; pytest-django creates ``test_sessionguard``).
+    ``mysql`` (MariaDB or MySQL; needs ``mysqlclient``: ``make venv-mysql``.
+    ``PyMySQL`` is used when it is missing, which only Django 5.2 accepts:
+    Django 6 wants mysqlclient 2.2.1, and PyMySQL poses as an older one).
+    Server databases read ``SESSIONGUARD_TEST_DB_HOST`` / ``_PORT`` /
+    ``_USER`` / ``_PASSWORD`` / ``_NAME``; the defaults match the local
+    services (127.0.0.1, trust/root, database ``sessionguard_<run id>``;
+    pytest-django creates ``test_sessionguard_<run id>`` and drops it at the
+    end).
 ``SESSIONGUARD_TEST_CACHE``
     ``locmem`` (default) or ``redis`` (django-redis at
     ``SESSIONGUARD_TEST_REDIS_URL``, default ``redis://127.0.0.1:6379/7``; the
-    suite flushes that database between tests).
+    suite deletes this run's keys between tests, see conftest.redis_flush).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from django_sessionguard import checks, cookie_checks
+from django_sessionguard import checks, cookie_checks, isolation_checks
 from django_sessionguard.conf import DEFAULTS
 from django_sessionguard.middleware import SessionGuardMiddleware
 
@@ -501,3 +501,97 @@ def test_every_setting_is_validated_at_start_up(name: str) -> None:
     ]
     assert errors, messages
     assert all((error.id or "").startswith("django_sessionguard.E") for error in errors)
+
+
+# -- W080: the session limit under MySQL's REPEATABLE READ --------------------------
+
+
+@pytest.mark.parametrize(
+    ("vendor", "settings_dict", "expected"),
+    [
+        pytest.param(
+            "mysql",
+            {"ATOMIC_REQUESTS": True, "OPTIONS": {"isolation_level": level}},
+            ["django_sessionguard.W080"],
+            id=f"atomic-{level}",
+        )
+        for level in ("repeatable read", "REPEATABLE READ", "serializable", None)
+    ]
+    + [
+        pytest.param(
+            "mysql",
+            {"ATOMIC_REQUESTS": True, "OPTIONS": {}},
+            [],
+            id="atomic-django-default-read-committed",
+        ),
+        pytest.param(
+            "mysql",
+            {"ATOMIC_REQUESTS": True, "OPTIONS": {"isolation_level": "READ COMMITTED"}},
+            [],
+            id="atomic-read-committed",
+        ),
+        pytest.param(
+            "mysql",
+            {
+                "ATOMIC_REQUESTS": False,
+                "OPTIONS": {"isolation_level": "repeatable read"},
+            },
+            [],
+            id="no-outer-transaction",
+        ),
+        pytest.param(
+            "postgresql",
+            {"ATOMIC_REQUESTS": True, "OPTIONS": {}},
+            [],
+            id="postgresql",
+        ),
+    ],
+)
+def test_w080_outer_transaction_above_read_committed_on_mysql(
+    vendor: str, settings_dict: dict[str, Any], expected: list[str]
+) -> None:
+    assert (
+        ids(isolation_checks.isolation_messages("default", vendor, settings_dict))
+        == expected
+    )
+
+
+def test_w080_names_the_database_and_the_level() -> None:
+    (message,) = isolation_checks.isolation_messages(
+        "sessions_db",
+        "mysql",
+        {"ATOMIC_REQUESTS": True, "OPTIONS": {"isolation_level": None}},
+    )
+    assert "'sessions_db'" in message.msg
+    assert "unset, so the server's default" in message.msg
+    assert '"read committed"' in str(message.hint)
+
+
+@pytest.mark.parametrize("atomic_requests", [False, True])
+def test_w080_on_this_legs_database(
+    atomic_requests: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registered check reads the database that records sessions: the
+    test settings keep Django's default isolation, which is always fine; with
+    REPEATABLE READ and ATOMIC_REQUESTS only MySQL/MariaDB is warned about."""
+    from django.db import connection
+
+    assert (
+        run(isolation_checks.check_limit_isolation, SESSIONGUARD_MAX_SESSIONS=3) == []
+    )
+    options = connection.settings_dict.get("OPTIONS") or {}
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", atomic_requests)
+    monkeypatch.setitem(
+        connection.settings_dict,
+        "OPTIONS",
+        {**options, "isolation_level": "repeatable read"},
+    )
+    warned = atomic_requests and connection.vendor == "mysql"
+    assert run(isolation_checks.check_limit_isolation, SESSIONGUARD_MAX_SESSIONS=3) == (
+        ["django_sessionguard.W080"] if warned else []
+    )
+    # Without a limit there is nothing to count.
+    assert (
+        run(isolation_checks.check_limit_isolation, SESSIONGUARD_MAX_SESSIONS=None)
+        == []
+    )

@@ -17,6 +17,7 @@ from django.utils.crypto import get_random_string
 
 from django_sessionguard.keys import hash_key, reference_for
 from django_sessionguard.models import Session
+from tests.conftest import server_database
 
 pytestmark = pytest.mark.django_db
 
@@ -131,8 +132,8 @@ def test_an_engine_that_cannot_clear_is_a_clear_error(
         call_command("clearsessions")
 
 
-@pytest.mark.services("postgres")
-def test_five_thousand_expired_rows_in_five_batches_on_postgresql(
+@server_database
+def test_five_thousand_expired_rows_in_five_batches_on_a_server_database(
     engine: str,
 ) -> None:
     live = make_rows(250, expires_in=timedelta(hours=1))

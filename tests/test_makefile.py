@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 MAKEFILE = Path(__file__).resolve().parent.parent / "Makefile"
 #: Steps other targets run for you (see the Makefile's comments), not listed.
-INTERNAL = {"help", "venv-dj6", "test-leg", "demo-serve"}
+INTERNAL = {"help", "venv-dj6", "test-leg", "test-mysql-leg", "demo-serve"}
 
 
 def phony_targets() -> set[str]:

@@ -302,15 +302,25 @@ TOUCH_COSTS: dict[str, Any] = (
 )
 
 
+def quoted(name: str) -> str:
+    """``name`` quoted as the leg's database quotes it in logged SQL: double
+    quotes on SQLite and PostgreSQL, backticks on MySQL/MariaDB."""
+    return connection.ops.quote_name(name)
+
+
 def is_user_select(sql: str) -> bool:
-    return sql.startswith("SELECT") and '"auth_user"' in sql
+    return sql.startswith("SELECT") and quoted("auth_user") in sql
+
+
+def is_session_update(sql: str) -> bool:
+    return sql.startswith(f"UPDATE {quoted('sessionguard_session')}")
 
 
 def is_activity_update(sql: str) -> bool:
     return (
-        sql.startswith('UPDATE "sessionguard_session"')
-        and '"last_activity"' in sql
-        and '"session_data"' not in sql
+        is_session_update(sql)
+        and quoted("last_activity") in sql
+        and quoted("session_data") not in sql
     )
 
 
@@ -345,9 +355,9 @@ def test_writing_one_key_costs_one_cache_set_and_one_update(
     assert response.json() == {"user": "alice", "counter": 5}
     user_select, update = seen["sql"]
     assert is_user_select(user_select)
-    assert update.startswith('UPDATE "sessionguard_session"')
-    assert '"session_data"' in update
-    assert '"last_activity"' not in update  # activity is not due yet
+    assert is_session_update(update)
+    assert quoted("session_data") in update
+    assert quoted("last_activity") not in update  # activity is not due yet
     assert client.get("/read/").json()["counter"] == 5
 
 
@@ -387,8 +397,9 @@ def test_write_after_the_interval_records_activity_in_the_same_update(
     with costs(sql=2, cache=["get", "set"], redis={"get": 1, "set": 1}) as seen:
         client.get("/write/?value=2")
     update = seen["sql"][1]
-    assert '"session_data"' in update
-    assert '"last_activity"' in update
+    assert is_session_update(update)
+    assert quoted("session_data") in update
+    assert quoted("last_activity") in update
     with costs(sql=1, cache=["get"], redis={"get": 1}):
         assert client.get("/read/").json()["counter"] == 2
 
@@ -500,7 +511,7 @@ def test_new_session_costs_one_insert_and_one_cache_set(
     writes = [
         query["sql"].split(" ", 1)[0]
         for query in queries.captured_queries
-        if '"sessionguard_session"' in query["sql"]
+        if quoted("sessionguard_session") in query["sql"]
     ]
     assert writes == ["INSERT"]
     assert calls == ["set"]

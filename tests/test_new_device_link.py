@@ -18,7 +18,7 @@ from django_sessionguard import new_device_links
 from django_sessionguard.events import EndReason, EventKind
 from django_sessionguard.models import Session, SessionEvent
 from tests import new_device_support as fixtures
-from tests.conftest import Clock
+from tests.conftest import Clock, server_database
 from tests.lifecycle_support import (
     CHROME_120,
     FIREFOX_WINDOWS,
@@ -268,7 +268,7 @@ def test_the_page_is_not_indexed_and_leaks_no_referrer(scene: Scene) -> None:
 # -- two clicks at once -------------------------------------------------------------
 
 
-@pytest.mark.services("postgres")
+@server_database
 @pytest.mark.django_db(transaction=True)
 def test_two_clicks_at_once_end_the_sessions_once(
     alice: Any, bob: Any, django_user_model: Any, settings: Any

@@ -614,8 +614,9 @@ def _run(engine: str, policy: str) -> tuple[list[dict[str, Any]], list[Any]]:
     return logins, users
 
 
-# PostgreSQL + Redis through cached_db, as the issue asks; the lock and the
-# count live in limits.bind_login, which both engines share.
+# A server database (PostgreSQL, or MariaDB/MySQL: InnoDB row locks) + Redis
+# through cached_db, as the issue asks; the lock and the count live in
+# limits.bind_login, which both engines share.
 @pytest.mark.parametrize("engine_path", [CACHED_DB])
 @pytest.mark.parametrize("policy", ["evict_oldest", "deny_new"])
 @pytest.mark.django_db(transaction=True)
@@ -623,9 +624,9 @@ def _run(engine: str, policy: str) -> tuple[list[dict[str, Any]], list[Any]]:
 @pytest.mark.skipif(
     os.environ.get("SESSIONGUARD_TEST_DB", "sqlite") == "sqlite",
     reason="SQLite has no row locks (SELECT ... FOR UPDATE), which the limit's "
-    "atomicity rests on; this test runs on the PostgreSQL + Redis leg",
+    "atomicity rests on; this test runs on the server-database + Redis legs",
 )
-@pytest.mark.services("postgres", "redis")
+@pytest.mark.services  # Redis and a server database: PostgreSQL or MySQL
 def test_twenty_processes_sign_in_at_once(
     engine_path: str, policy: str, django_user_model: Any
 ) -> None:
