@@ -27,7 +27,8 @@ from django.contrib.auth import SESSION_KEY as USER_ID_KEY
 from django.utils.crypto import constant_time_compare
 
 
-def _user_id(data: Mapping[str, Any]) -> Any:
+def user_id_of(data: Mapping[str, Any]) -> Any:
+    """The primary key of the user a session's data names; None if none or malformed."""
     raw = data.get(USER_ID_KEY)
     if raw is None:
         return None
@@ -46,7 +47,7 @@ def refused_hash(data: Mapping[str, Any], user: Any) -> bool:
     """
     if user is None or not hasattr(user, "get_session_auth_hash"):
         return False
-    user_id = _user_id(data)
+    user_id = user_id_of(data)
     if user_id is None or user_id != user.pk:
         return False
     stored = data.get(HASH_SESSION_KEY)
@@ -65,7 +66,7 @@ def refused_by_django(data: Mapping[str, Any]) -> bool:
     authentication backend: a backend that refuses an inactive user today
     may accept it tomorrow, while a refused hash stays refused.
     """
-    user_id = _user_id(data)
+    user_id = user_id_of(data)
     if user_id is None:
         return False
     user = get_user_model()._default_manager.filter(pk=user_id).first()

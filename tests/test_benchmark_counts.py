@@ -34,7 +34,7 @@ from tests.benchmarks.bench_report import (
     compare_counts,
     compare_markdown,
 )
-from tests.faults.redis_server import RedisServer, find_binary
+from tests.faults.redis_server import RedisServer, own_redis_server
 
 pytestmark = [pytest.mark.services("postgres", "redis"), pytest.mark.slow]
 
@@ -52,18 +52,8 @@ def published() -> dict[str, Any]:
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    binary = find_binary()
-    if binary is None:
-        message = "no redis-server binary (set SESSIONGUARD_REDIS_SERVER)"
-        if os.environ.get("SESSIONGUARD_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    server = RedisServer(binary, tmp_path)
-    server.start()
-    try:
+    with own_redis_server(tmp_path) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

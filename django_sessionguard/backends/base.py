@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY as USER_ID_KEY
 from django.contrib.sessions.backends.base import (
     VALID_KEY_CHARS,
     CreateError,
@@ -33,6 +32,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from django_sessionguard import liveness
+from django_sessionguard.auth_hash import user_id_of
 from django_sessionguard.base_session import AbstractSession
 from django_sessionguard.conf import conf
 from django_sessionguard.devices import clean_user_agent, parse_user_agent
@@ -290,15 +290,7 @@ class SessionGuardStore(DjangoDBStore):
     # -- the row -----------------------------------------------------------
 
     def _user_id(self, data: dict[str, Any]) -> Any:
-        raw = data.get(USER_ID_KEY)
-        if raw is None:
-            return None
-        from django.contrib.auth import get_user_model
-
-        try:
-            return get_user_model()._meta.pk.to_python(raw)
-        except Exception:
-            return None
+        return user_id_of(data)
 
     def create_model_instance(  # type: ignore[override]
         self, data: dict[str, Any]

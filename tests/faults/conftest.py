@@ -10,7 +10,6 @@ hashes its clients held.
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from django_sessionguard.backends.cached_db import SessionStore
 from django_sessionguard.keys import hash_key
 from django_sessionguard.models import Session
 from django_sessionguard.stale_cache import stale_cookie_name
-from tests.faults.redis_server import RedisServer, find_binary
+from tests.faults.redis_server import RedisServer, own_redis_server
 
 CACHED_DB = "django_sessionguard.backends.cached_db"
 
@@ -42,18 +41,8 @@ CHROME = (
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A running ``redis-server`` owned by this test (killed at the end)."""
-    binary = find_binary()
-    if binary is None:
-        message = "no redis-server binary (set SESSIONGUARD_REDIS_SERVER)"
-        if os.environ.get("SESSIONGUARD_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    server = RedisServer(binary, tmp_path)
-    server.start()
-    try:
+    with own_redis_server(tmp_path) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

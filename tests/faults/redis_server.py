@@ -213,3 +213,26 @@ def _answers(port: int, timeout: float = 1.0) -> bool:
             return conn.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+@contextmanager
+def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A started ``redis-server`` of the test's own, killed when the block ends.
+
+    Skips the test when there is no binary, or fails it under
+    ``SESSIONGUARD_REQUIRE_SERVICES=1``.
+    """
+    import pytest
+
+    binary = find_binary()
+    if binary is None:
+        message = "no redis-server binary (set SESSIONGUARD_REDIS_SERVER)"
+        if os.environ.get("SESSIONGUARD_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    server = RedisServer(binary, tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
