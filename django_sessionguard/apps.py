@@ -15,6 +15,7 @@ class SessionGuardConfig(AppConfig):
             cookie_checks,
             isolation_checks,
             receivers,
+            template_checks,
         )
 
         receivers.connect()
