@@ -344,7 +344,7 @@ def end_sessions_after_password_change(
     except SessionCacheUnavailable:
         pass
     sessions = Session.objects.for_user(user)
-    if keep_reference:
+    if keep_reference and is_reference(keep_reference):
         sessions = sessions.exclude(reference=keep_reference)
     rows = _end(
         sessions,
