@@ -11,6 +11,7 @@ in ``tests/faults/``.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -519,3 +520,53 @@ def test_a_touch_keeps_a_newer_cached_activity(cache: Any, clock: Any) -> None:
     clock.advance(-9)  # the slow request's clock reading was taken earlier
     slow.touch(force=True)
     assert cache.get(data_key)[1] == newer
+
+
+# -- caches that serialize with JSON (django-redis JSONSerializer, msgpack) ------
+
+
+def test_an_entry_stored_as_lists_is_served_from_the_cache(
+    cache: Any, clock: Any, django_assert_num_queries: Any
+) -> None:
+    """A JSON or msgpack serializer gives tuples back as lists."""
+    key = saved(a=1).session_key
+    data_key = SessionStore.data_cache_key(hash_key(key))
+    data, activity = cache.get(data_key)
+    cache.set(data_key, [data, list(activity)])
+    with django_assert_num_queries(0):
+        loaded = SessionStore(key)
+        loaded.bind_request(ip_address="198.51.100.1", user_agent=CHROME)
+        assert loaded["a"] == 1
+    assert loaded.activity is not None
+    clock.advance(61)
+    assert loaded.touch() is True  # the touch changes a list entry too
+    assert cache.get(data_key)[1][0] == pytest.approx(time.time(), abs=5)
+
+
+@pytest.mark.services("redis")
+def test_django_redis_json_serializer(settings: Any, client: Any) -> None:
+    from tests.conftest import redis_url
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "json": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url(),
+            "KEY_PREFIX": f"json-{os.getpid()}",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+            },
+        },
+    }
+    settings.SESSION_CACHE_ALIAS = "json"
+    try:
+        key = saved(a=1).session_key
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert SessionStore(key)["a"] == 1
+        assert len(queries) == 0  # a cache hit, not a read of the row
+    finally:
+        empty_cache(caches["json"])

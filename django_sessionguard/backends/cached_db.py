@@ -203,7 +203,8 @@ class SessionStore(SessionGuardStore):
         read, so timeouts and activity tracking never go blind (the next
         touch repairs the entry).
         """
-        if not isinstance(entry, tuple) or len(entry) != 2:
+        # A tuple as pickled; a list from a JSON or msgpack serializer.
+        if not isinstance(entry, tuple | list) or len(entry) != 2:
             return None
         data, cached = entry
         activity = Activity.from_cache(cached)
@@ -418,7 +419,7 @@ class SessionStore(SessionGuardStore):
         """The change a touch makes to the entry: new activity, the data as it is."""
 
         def change(current: Any) -> Any:
-            if not isinstance(current, tuple) or len(current) != 2:
+            if not isinstance(current, tuple | list) or len(current) != 2:
                 # Missing, ended (tombstone) or malformed: the next load reads
                 # the row, and nothing here may bring an ended session back.
                 return cache_update.UNCHANGED
